@@ -1,0 +1,105 @@
+# certpush / certpull: plain GNU Make.  See README.md.
+
+PREFIX	?= /usr
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR	?=
+
+CC	?= cc
+PKGS	:= openssl libssh2 yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Debian's libinotifytools0-dev ships no .pc file.
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
+
+WARN	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
+	   -Wno-format-truncation
+HARDEN	:= -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS	?= -O2 -g
+ALL_CFLAGS := $(WARN) $(CFLAGS) -Icommon -Icertpush -Icertpull $(PKG_CFLAGS)
+LDHARDEN := -pie -Wl,-z,relro,-z,now
+
+# The sanitizer variant: unit tests under ASan + UBSan.
+SAN_CFLAGS := $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=all -Icommon -Icertpush -Icertpull $(PKG_CFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+PUSH_SRC   := $(filter-out certpush/main.c,$(wildcard certpush/*.c))
+PULL_SRC   := $(filter-out certpull/main.c,$(wildcard certpull/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+HEADERS	   := $(wildcard common/*.h certpush/*.h certpull/*.h)
+
+B	:= build/release
+S	:= build/san
+obj	= $(patsubst %.c,$(1)/%.o,$(2))
+
+.PHONY: all deps install check unit unit-san integration demo clean bench fuzz
+
+all: certpush/certpush certpull/certpull
+
+deps:
+	@sh packaging/install-deps.sh
+
+$(B)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
+
+$(S)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+$(B)/libcommon.a: $(call obj,$(B),$(COMMON_SRC))
+	$(AR) rcs $@ $^
+$(S)/libcommon.a: $(call obj,$(S),$(COMMON_SRC))
+	$(AR) rcs $@ $^
+
+certpush/certpush: $(call obj,$(B),certpush/main.c $(PUSH_SRC)) $(B)/libcommon.a
+	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+certpull/certpull: $(call obj,$(B),certpull/main.c $(PULL_SRC)) $(B)/libcommon.a
+	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Each unit test links every module (but the mains) and cmocka.
+UNIT_LIBS := $(PKG_LIBS) -lcmocka
+$(B)/tests/%: tests/unit/%.c $(call obj,$(B),$(PUSH_SRC) $(PULL_SRC)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDHARDEN) -o $@ $^ $(UNIT_LIBS)
+$(S)/tests/%: tests/unit/%.c $(call obj,$(S),$(PUSH_SRC) $(PULL_SRC)) $(S)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(UNIT_LIBS)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+
+unit: $(addprefix $(B)/tests/,$(UNIT_BINS))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+unit-san: $(addprefix $(S)/tests/,$(UNIT_BINS))
+	@set -e; for t in $^; do echo "== $$t (ASan+UBSan)"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+integration: all
+	prove -v tests/t*.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	bash tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/certpush $(DESTDIR)$(SYSCONFDIR)/certpull
+	install -m 0755 certpush/certpush certpull/certpull $(DESTDIR)$(SBINDIR)/
+	install -m 0644 certpush/certpush.8 certpull/certpull.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 certpush/certpush.yaml.5 certpull/certpull.yaml.5 \
+		common/certbundle.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 conf/certpush.yaml $(DESTDIR)$(SYSCONFDIR)/certpush/certpush.yaml.example
+	install -m 0644 conf/certpull-*.yaml $(DESTDIR)$(SYSCONFDIR)/certpull/
+
+clean:
+	rm -rf build certpush/certpush certpull/certpull

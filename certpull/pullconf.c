@@ -1,0 +1,293 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "pullconf.h"
+#include "yconf.h"
+
+static const char *const top_keys[] = { "node", "state_dir", "trusted_keys",
+    "grace", "services", NULL };
+static const char *const top_required[] = { "node", "trusted_keys", "services", NULL };
+static const char *const svc_keys[] = { "name", "files", "check", "reload",
+    "timeout", "haproxy_socket", "endpoints", NULL };
+static const char *const svc_required[] = { "name", "files", NULL };
+static const char *const file_keys[] = { "path", "item", "format", "owner",
+    "group", "mode", NULL };
+static const char *const file_required[] = { "path", "item", "format", "mode", NULL };
+static const char *const ep_keys[] = { "address", "port", "sni", "starttls",
+    "item", NULL };
+static const char *const ep_required[] = { "address", "port", NULL };
+
+static const char *const format_names[] = {
+	[FMT_HAPROXY] = "haproxy",
+	[FMT_KEY_CHAIN] = "key+chain",
+	[FMT_FULLCHAIN] = "fullchain",
+	[FMT_CERT] = "cert",
+	[FMT_CHAIN] = "chain",
+	[FMT_KEY] = "key",
+	[FMT_DKIM] = "dkim",
+};
+static const char *const starttls_names[] = {
+	[TLS_NONE] = "none",
+	[TLS_SMTP] = "smtp",
+	[TLS_IMAP] = "imap",
+	[TLS_POP3] = "pop3",
+};
+
+const char *
+format_name(enum file_format f)
+{
+	return format_names[f];
+}
+
+int
+format_is_secret(enum file_format f)
+{
+	return f == FMT_HAPROXY || f == FMT_KEY_CHAIN || f == FMT_KEY || f == FMT_DKIM;
+}
+
+/* Finds s in names[0..n); -1 if absent. */
+static int
+lookup(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int
+load_enum(struct yconf *y, yaml_node_t *n, const char *where, const char *key,
+    const char *const *names, int count, int *out)
+{
+	char *s = NULL;
+	int v, rc = 0;
+
+	if (yconf_str(y, n, where, key, &s) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	if ((v = lookup(s, names, count)) == -1) {
+		char path[128], list[128] = "";
+		int i;
+
+		for (i = 0; i < count; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			    "%s%s", i ? ", " : "", names[i]);
+		snprintf(path, sizeof(path), "%s.%s", where, key);
+		rc = yconf_error(y, yconf_get(y, n, key), path,
+		    "\"%s\" is not one of: %s", s, list);
+	} else
+		*out = v;
+	free(s);
+	return rc;
+}
+
+static int
+load_file(struct yconf *y, yaml_node_t *n, const char *where, struct svc_file *f)
+{
+	int fmt = -1;
+
+	f->uid = 0;
+	f->gid = 0;
+	if (yconf_map(y, n, where, file_keys, file_required) == -1 ||
+	    yconf_str(y, n, where, "path", &f->path) == -1 ||
+	    yconf_str(y, n, where, "item", &f->item) == -1 ||
+	    load_enum(y, n, where, "format", format_names, 7, &fmt) == -1 ||
+	    yconf_user(y, n, where, "owner", &f->uid) == -1 ||
+	    yconf_group(y, n, where, "group", &f->gid) == -1 ||
+	    yconf_mode(y, n, where, "mode", &f->mode) == -1)
+		return -1;
+	f->format = (enum file_format)fmt;
+	if (f->path[0] != '/')
+		return yconf_error(y, yconf_get(y, n, "path"), where,
+		    "path \"%s\" must be absolute", f->path);
+	if (bundle_name_ok(f->item) == -1)
+		return yconf_error(y, yconf_get(y, n, "item"), where,
+		    "invalid item name \"%s\"", f->item);
+	if (format_is_secret(f->format) && (f->mode & 0137) != 0)
+		return yconf_error(y, yconf_get(y, n, "mode"), where,
+		    "mode %04o would let others read or anyone write a private key "
+		    "(use 0600, or 0640 for a service group)", (unsigned)f->mode);
+	return 0;
+}
+
+static int
+load_endpoint(struct yconf *y, yaml_node_t *n, const char *where, struct endpoint *ep)
+{
+	int tls = TLS_NONE;
+
+	if (yconf_map(y, n, where, ep_keys, ep_required) == -1 ||
+	    yconf_str(y, n, where, "address", &ep->address) == -1 ||
+	    yconf_uint(y, n, where, "port", 1, 65535, &ep->port) == -1 ||
+	    yconf_str(y, n, where, "sni", &ep->sni) == -1 ||
+	    yconf_str(y, n, where, "item", &ep->item) == -1 ||
+	    load_enum(y, n, where, "starttls", starttls_names, 4, &tls) == -1)
+		return -1;
+	ep->starttls = (enum starttls)tls;
+	return 0;
+}
+
+/* Loads the list under key into a calloc'd array (at most max entries). */
+#define LOAD_LIST(y, map, where, key, max, arr, count, fn) do {		\
+	yaml_node_t *seq_ = yconf_get((y), (map), (key));			\
+	char w_[160];								\
+	size_t i_;								\
+	snprintf(w_, sizeof(w_), "%s%s%s", (where), *(where) ? "." : "", (key)); \
+	if (seq_ == NULL)							\
+		break;								\
+	if (yconf_seq((y), seq_, w_, &(count)) == -1)				\
+		return -1;							\
+	if ((count) == 0 || (count) > (max))					\
+		return yconf_error((y), seq_, w_, "needs 1 to %d entries", (max)); \
+	if (((arr) = calloc((count), sizeof(*(arr)))) == NULL)			\
+		return yconf_error((y), seq_, w_, "out of memory");		\
+	for (i_ = 0; i_ < (count); i_++) {					\
+		char wi_[192];							\
+		snprintf(wi_, sizeof(wi_), "%s[%zu]", w_, i_);			\
+		if (fn((y), yconf_item((y), seq_, i_), wi_, &(arr)[i_]) == -1)	\
+			return -1;						\
+	}									\
+} while (0)
+
+static int
+load_service(struct yconf *y, yaml_node_t *n, const char *where, struct service *s)
+{
+	s->timeout = 30;
+	if (yconf_map(y, n, where, svc_keys, svc_required) == -1 ||
+	    yconf_str(y, n, where, "name", &s->name) == -1 ||
+	    yconf_strv(y, n, where, "check", PULL_MAX_ARGV, &s->check, NULL) == -1 ||
+	    yconf_strv(y, n, where, "reload", PULL_MAX_ARGV, &s->reload, NULL) == -1 ||
+	    yconf_uint(y, n, where, "timeout", 1, 600, &s->timeout) == -1 ||
+	    yconf_str(y, n, where, "haproxy_socket", &s->haproxy_socket) == -1)
+		return -1;
+	if (s->check != NULL && s->check[0][0] != '/')
+		return yconf_error(y, yconf_get(y, n, "check"), where,
+		    "check command \"%s\" must be an absolute path", s->check[0]);
+	if (s->reload != NULL && s->reload[0][0] != '/')
+		return yconf_error(y, yconf_get(y, n, "reload"), where,
+		    "reload command \"%s\" must be an absolute path", s->reload[0]);
+	LOAD_LIST(y, n, where, "files", PULL_MAX_FILES, s->files, s->nfiles, load_file);
+	LOAD_LIST(y, n, where, "endpoints", PULL_MAX_ENDPOINTS, s->endpoints,
+	    s->nendpoints, load_endpoint);
+	return 0;
+}
+
+static int
+load_keys(struct yconf *y, yaml_node_t *root, struct pullconf *c)
+{
+	char **keys = NULL;
+	struct err why;
+	size_t i, n = 0;
+	int rc = 0;
+
+	if (yconf_strv(y, root, "", "trusted_keys", PULL_MAX_KEYS, &keys, &n) == -1)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (sig_pubkey_parse(keys[i], &c->trusted[i], &why) == -1)
+			rc = yconf_error(y, yconf_item(y, yconf_get(y, root,
+			    "trusted_keys"), i), "trusted_keys", "%s", why.msg);
+	}
+	c->ntrusted = n;
+	yconf_strv_free(keys);
+	return rc;
+}
+
+static int
+check_files_unique(struct yconf *y, const struct pullconf *c)
+{
+	size_t i, j, k, l;
+
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nfiles; j++)
+			for (k = 0; k <= i; k++)
+				for (l = 0; l < c->services[k].nfiles; l++) {
+					if (k == i && l >= j)
+						break;
+					if (strcmp(c->services[i].files[j].path,
+					    c->services[k].files[l].path) == 0)
+						return err_set(y->e, "%s: services: path "
+						    "\"%s\" appears twice", y->file,
+						    c->services[i].files[j].path);
+				}
+	return 0;
+}
+
+static int
+load_all(struct yconf *y, struct pullconf *c)
+{
+	yaml_node_t *root = yconf_root(y);
+
+	if (yconf_map(y, root, "", top_keys, top_required) == -1 ||
+	    yconf_str(y, root, "", "node", &c->node) == -1 ||
+	    yconf_str(y, root, "", "state_dir", &c->state_dir) == -1 ||
+	    yconf_uint(y, root, "", "grace", 0, 600, &c->grace) == -1 ||
+	    load_keys(y, root, c) == -1)
+		return -1;
+	if (bundle_name_ok(c->node) == -1)
+		return yconf_error(y, yconf_get(y, root, "node"), "node",
+		    "invalid node name \"%s\"", c->node);
+	LOAD_LIST(y, root, "", "services", PULL_MAX_SERVICES, c->services,
+	    c->nservices, load_service);
+	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpull")) == NULL)
+		return err_set(y->e, "out of memory");
+	return check_files_unique(y, c);
+}
+
+int
+pullconf_load(const char *path, struct pullconf *c, struct err *e)
+{
+	struct yconf y;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->grace = 30;
+	if ((c->file = strdup(path)) == NULL)
+		return err_set(e, "out of memory");
+	rc = yconf_load(&y, path, e);
+	if (rc == 0)
+		rc = load_all(&y, c);
+	yconf_free(&y);
+	if (rc == -1)
+		pullconf_free(c);
+	return rc;
+}
+
+static void
+service_free(struct service *s)
+{
+	size_t i;
+
+	for (i = 0; s->files != NULL && i < s->nfiles; i++) {
+		free(s->files[i].path);
+		free(s->files[i].item);
+	}
+	for (i = 0; s->endpoints != NULL && i < s->nendpoints; i++) {
+		free(s->endpoints[i].address);
+		free(s->endpoints[i].sni);
+		free(s->endpoints[i].item);
+	}
+	free(s->files);
+	free(s->endpoints);
+	free(s->name);
+	free(s->haproxy_socket);
+	yconf_strv_free(s->check);
+	yconf_strv_free(s->reload);
+}
+
+void
+pullconf_free(struct pullconf *c)
+{
+	size_t i;
+
+	for (i = 0; c->services != NULL && i < c->nservices; i++)
+		service_free(&c->services[i]);
+	free(c->services);
+	free(c->file);
+	free(c->node);
+	free(c->state_dir);
+	memset(c, 0, sizeof(*c));
+}

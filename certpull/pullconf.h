@@ -1,0 +1,83 @@
+/*
+ * certpull.yaml: this node's name, the keys it trusts, and for each
+ * service the files to write (path, format, owner, group, mode), how to
+ * check and reload it, and which live endpoints must serve the result.
+ * See certpull.yaml(5).
+ */
+#ifndef CP_PULLCONF_H
+#define CP_PULLCONF_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#include "err.h"
+#include "sig.h"
+
+#define PULLCONF_DEFAULT	"/etc/certpull/certpull.yaml"
+#define PULL_MAX_SERVICES	16
+#define PULL_MAX_FILES		16
+#define PULL_MAX_ENDPOINTS	16
+#define PULL_MAX_KEYS		8
+#define PULL_MAX_ARGV		32
+
+enum file_format {
+	FMT_HAPROXY,	/* leaf, chain, key: HAProxy's crt */
+	FMT_KEY_CHAIN,	/* key, leaf, chain: Postfix smtpd_tls_chain_files */
+	FMT_FULLCHAIN,	/* leaf, chain */
+	FMT_CERT,	/* leaf only */
+	FMT_CHAIN,	/* intermediates only */
+	FMT_KEY,	/* private key */
+	FMT_DKIM,	/* DKIM private key */
+};
+
+enum starttls { TLS_NONE, TLS_SMTP, TLS_IMAP, TLS_POP3 };
+
+struct svc_file {
+	char		*path;
+	char		*item;
+	enum file_format format;
+	uid_t		 uid;
+	gid_t		 gid;
+	mode_t		 mode;
+};
+
+struct endpoint {
+	char		*address;
+	unsigned long	 port;
+	char		*sni;
+	enum starttls	 starttls;
+	char		*item;	/* which certificate it must serve */
+};
+
+struct service {
+	char		 *name;
+	struct svc_file	 *files;
+	size_t		  nfiles;
+	char		**check;	/* argv, optional */
+	char		**reload;	/* argv, optional */
+	unsigned long	  timeout;	/* seconds for check and reload */
+	char		 *haproxy_socket;
+	struct endpoint	 *endpoints;
+	size_t		  nendpoints;
+};
+
+struct pullconf {
+	char		*file;
+	char		*node;
+	char		*state_dir;
+	unsigned long	 grace;		/* seconds for endpoints to serve the new leaf */
+	struct pubkey	 trusted[PULL_MAX_KEYS];
+	size_t		 ntrusted;
+	struct service	*services;
+	size_t		 nservices;
+};
+
+/* Loads and validates path into c.  0, or -1 with e naming file:line:col. */
+int	pullconf_load(const char *path, struct pullconf *c, struct err *e);
+void	pullconf_free(struct pullconf *c);
+const char *format_name(enum file_format f);
+/* True for formats that hold a private key. */
+int	format_is_secret(enum file_format f);
+
+#endif

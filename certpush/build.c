@@ -1,0 +1,32 @@
+#include "build.h"
+#include "bundle.h"
+#include "collect.h"
+
+int
+build_bundle(const struct pushconf *c, const struct target *t, EVP_PKEY *sk,
+    uint64_t serial, time_t now, struct buf *out, struct err *e)
+{
+	struct collected col;
+	struct bundle *b = &col.bundle;
+	time_t cap = now + (time_t)c->bundle_days * 86400;
+	size_t start = out->len;
+	int rc = -1;
+
+	if (collect_target(c, t, now, &col, e) == -1)
+		goto out;
+	b->serial = serial;
+	b->created = (uint64_t)now;
+	/* A bundle never outlives the certificates it carries. */
+	b->expires = (uint64_t)(col.earliest_expiry != 0 && col.earliest_expiry < cap ?
+	    col.earliest_expiry : cap);
+	if (bundle_check_content(b, now, e) != BC_OK)
+		goto out;
+	if (bundle_encode(b, sk, out, e) == -1) {
+		out->len = start;
+		goto out;
+	}
+	rc = 0;
+out:
+	collected_free(&col);
+	return rc;
+}

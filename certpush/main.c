@@ -1,0 +1,219 @@
+/*
+ * certpush: the front node's agent.  Collects renewed certificates and
+ * DKIM keys, validates them, and builds each target a signed bundle.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "fsutil.h"
+#include "log.h"
+#include "pushconf.h"
+#include "serial.h"
+#include "sig.h"
+
+static const char usage_text[] =
+"usage: certpush [-v] [-c FILE] COMMAND [ARGS]\n"
+"\n"
+"Commands:\n"
+"  check-config                   validate the configuration; exit 0 if valid, 1 if not\n"
+"  keygen [-o FILE]               create a signing key (default: signing_key of the\n"
+"                                 configuration), mode 0600, never overwriting;\n"
+"                                 print the public key for certpull.yaml's trusted_keys\n"
+"  bundle --target NAME -o FILE   validate the target's items and write its signed bundle\n"
+"\n"
+"Options:\n"
+"  -c FILE   configuration file (default " PUSHCONF_DEFAULT ")\n"
+"  -v        verbose\n"
+"  -h, --help  this text\n"
+"\n"
+"Exit status: 0 success, 1 failure, 64 usage error.  See certpush(8).\n";
+
+static int
+usage(int status)
+{
+	fputs(usage_text, status == 0 ? stdout : stderr);
+	return status;
+}
+
+static int
+load_config(const char *path, struct pushconf *c)
+{
+	struct err e;
+
+	if (pushconf_load(path, c, &e) == -1) {
+		log_warnx("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_check_config(const char *config)
+{
+	struct pushconf c;
+
+	if (load_config(config, &c) == -1)
+		return 1;
+	printf("%s: OK (%zu certificates, %zu dkim keys, %zu targets)\n", config,
+	    c.ncerts, c.ndkims, c.ntargets);
+	pushconf_free(&c);
+	return 0;
+}
+
+static int
+write_keygen(const char *path)
+{
+	struct buf pem = { .secret = 1 };
+	struct pubkey pk;
+	char text[SIG_PUBTEXT_MAX], id[2 * SIG_KEYID_LEN + 1];
+	EVP_PKEY *sk;
+	struct err e;
+	int rc = 1;
+
+	if ((sk = sig_keygen(&e)) == NULL || sig_pubkey_of(sk, &pk, &e) == -1 ||
+	    sig_secret_pem(sk, &pem, &e) == -1 ||
+	    file_create_new(path, pem.data, pem.len, 0600, &e) == -1) {
+		log_warnx("keygen: %s", e.msg);
+		goto out;
+	}
+	sig_pubkey_format(&pk, text);
+	sig_keyid_hex(pk.id, id);
+	printf("# certpush signing key %s, key id %s\n", path, id);
+	printf("# add this line under trusted_keys: in each node's certpull.yaml\n");
+	printf("- %s\n", text);
+	rc = 0;
+out:
+	buf_free(&pem);
+	EVP_PKEY_free(sk);
+	return rc;
+}
+
+static int
+cmd_keygen(const char *config, int argc, char **argv)
+{
+	struct pushconf c;
+	const char *out = NULL;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "o:")) != -1) {
+		if (ch != 'o')
+			return usage(64);
+		out = optarg;
+	}
+	if (optind != argc)
+		return usage(64);
+	if (out != NULL)
+		return write_keygen(out);
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = write_keygen(c.signing_key);
+	pushconf_free(&c);
+	return rc;
+}
+
+static int
+bundle_to_file(const struct pushconf *c, const char *name, const char *out)
+{
+	const struct target *t = pushconf_target(c, name);
+	struct buf b = { 0 };
+	time_t now = time(NULL);
+	EVP_PKEY *sk = NULL;
+	uint64_t serial;
+	struct err e;
+	int rc = 1;
+
+	if (t == NULL) {
+		log_warnx("bundle: no target named \"%s\" in %s", name, c->file);
+		return 1;
+	}
+	if ((sk = sig_load_secret(c->signing_key, &e)) == NULL ||
+	    serial_next(c->state_dir, now, &serial, &e) == -1 ||
+	    build_bundle(c, t, sk, serial, now, &b, &e) == -1 ||
+	    file_write_atomic(out, b.data, b.len, geteuid(), getegid(), 0600, &e) == -1) {
+		log_warnx("bundle for %s: %s", name, e.msg);
+		goto out;
+	}
+	printf("%s: bundle for %s, serial %llu, %zu bytes\n", out, name,
+	    (unsigned long long)serial, b.len);
+	rc = 0;
+out:
+	EVP_PKEY_free(sk);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+cmd_bundle(const char *config, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *target = NULL, *out = NULL;
+	struct pushconf c;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "t:o:", opts, NULL)) != -1) {
+		if (ch == 't')
+			target = optarg;
+		else if (ch == 'o')
+			out = optarg;
+		else
+			return usage(64);
+	}
+	if (target == NULL || out == NULL || optind != argc)
+		return usage(64);
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = bundle_to_file(&c, target, out);
+	pushconf_free(&c);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = PUSHCONF_DEFAULT, *cmd;
+	int ch, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "+c:hv", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			return usage(0);
+		case 'v':
+			verbose++;
+			break;
+		default:
+			return usage(64);
+		}
+	}
+	log_init("certpush", verbose);
+	if (optind >= argc)
+		return usage(64);
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "check-config") == 0 && argc == 1)
+		return cmd_check_config(config);
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(config, argc, argv);
+	if (strcmp(cmd, "bundle") == 0)
+		return cmd_bundle(config, argc, argv);
+	log_warnx("unknown command \"%s\"", cmd);
+	return usage(64);
+}

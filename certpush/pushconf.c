@@ -1,0 +1,302 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "pushconf.h"
+#include "yconf.h"
+
+static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
+    "quiet_period", "concurrency", "bundle_days", "certificates", "dkim",
+    "targets", NULL };
+static const char *const top_required[] = { "signing_key", "targets", NULL };
+static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
+    "chain", "names", NULL };
+static const char *const cert_required[] = { "name", NULL };
+static const char *const dkim_keys[] = { "name", "key", "selector", "domain", NULL };
+static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
+static const char *const target_keys[] = { "name", "type", "host", "port", "user",
+    "identity", "known_hosts", "certpull_config", "timeout", "items", NULL };
+static const char *const target_required[] = { "name", "items", NULL };
+
+/* Checks an item or node name against the bundle's character set. */
+static int
+check_name(struct yconf *y, yaml_node_t *map, const char *where, const char *name)
+{
+	if (bundle_name_ok(name) == -1)
+		return yconf_error(y, yconf_get(y, map, "name"), where,
+		    "name \"%s\" may use only letters, digits, '.', '_', '-' "
+		    "(at most 58, not starting with '.' or '-')", name);
+	return 0;
+}
+
+static int
+load_cert(struct yconf *y, yaml_node_t *n, const char *where, struct cert_source *s)
+{
+	if (yconf_map(y, n, where, cert_keys, cert_required) == -1 ||
+	    yconf_str(y, n, where, "name", &s->name) == -1 ||
+	    check_name(y, n, where, s->name) == -1 ||
+	    yconf_str(y, n, where, "lineage", &s->lineage) == -1 ||
+	    yconf_str(y, n, where, "cert", &s->cert) == -1 ||
+	    yconf_str(y, n, where, "key", &s->key) == -1 ||
+	    yconf_str(y, n, where, "chain", &s->chain) == -1 ||
+	    yconf_strv(y, n, where, "names", 100, &s->names, &s->nnames) == -1)
+		return -1;
+	if (s->lineage != NULL && (s->cert || s->key || s->chain))
+		return yconf_error(y, n, where, "give either lineage or cert/key/chain, "
+		    "not both");
+	if (s->lineage == NULL && (s->cert == NULL || s->key == NULL))
+		return yconf_error(y, n, where, "needs lineage, or both cert and key");
+	return 0;
+}
+
+static int
+load_dkim(struct yconf *y, yaml_node_t *n, const char *where, struct dkim_source *s)
+{
+	if (yconf_map(y, n, where, dkim_keys, dkim_required) == -1 ||
+	    yconf_str(y, n, where, "name", &s->name) == -1 ||
+	    check_name(y, n, where, s->name) == -1 ||
+	    yconf_str(y, n, where, "key", &s->key) == -1 ||
+	    yconf_str(y, n, where, "selector", &s->selector) == -1 ||
+	    yconf_str(y, n, where, "domain", &s->domain) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+load_target_type(struct yconf *y, yaml_node_t *n, const char *where,
+    struct target *t)
+{
+	char *type = NULL;
+	int rc = 0;
+
+	if (yconf_str(y, n, where, "type", &type) == -1)
+		return -1;
+	if (type == NULL || strcmp(type, "ssh") == 0)
+		t->type = TARGET_SSH;
+	else if (strcmp(type, "local") == 0)
+		t->type = TARGET_LOCAL;
+	else
+		rc = yconf_error(y, yconf_get(y, n, "type"), where,
+		    "type \"%s\" is not ssh or local", type);
+	free(type);
+	return rc;
+}
+
+static int
+load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
+    const char *where, struct target *t)
+{
+	size_t i;
+
+	t->port = 22;
+	t->timeout = 60;
+	if (yconf_map(y, n, where, target_keys, target_required) == -1 ||
+	    yconf_str(y, n, where, "name", &t->name) == -1 ||
+	    check_name(y, n, where, t->name) == -1 ||
+	    load_target_type(y, n, where, t) == -1 ||
+	    yconf_str(y, n, where, "host", &t->host) == -1 ||
+	    yconf_uint(y, n, where, "port", 1, 65535, &t->port) == -1 ||
+	    yconf_str(y, n, where, "user", &t->user) == -1 ||
+	    yconf_str(y, n, where, "identity", &t->identity) == -1 ||
+	    yconf_str(y, n, where, "known_hosts", &t->known_hosts) == -1 ||
+	    yconf_str(y, n, where, "certpull_config", &t->certpull_config) == -1 ||
+	    yconf_uint(y, n, where, "timeout", 1, 3600, &t->timeout) == -1 ||
+	    yconf_strv(y, n, where, "items", PUSH_MAX_ITEMS, &t->items, &t->nitems) == -1)
+		return -1;
+	if (t->type == TARGET_SSH && (t->host == NULL || t->identity == NULL ||
+	    t->known_hosts == NULL))
+		return yconf_error(y, n, where, "an ssh target needs host, identity "
+		    "and known_hosts");
+	if (t->user == NULL && (t->user = strdup("root")) == NULL)
+		return yconf_error(y, n, where, "out of memory");
+	for (i = 0; i < t->nitems; i++)
+		if (pushconf_cert(c, t->items[i]) == NULL &&
+		    pushconf_dkim(c, t->items[i]) == NULL)
+			return yconf_error(y, yconf_get(y, n, "items"), where,
+			    "item \"%s\" is not a certificate or dkim name", t->items[i]);
+	return 0;
+}
+
+/* Loads the list under key with fn into a calloc'd array of size elements. */
+#define LOAD_LIST(y, root, key, arr, count, fn, ...) do {			\
+	yaml_node_t *seq_ = yconf_get((y), (root), (key));			\
+	size_t i_;								\
+	char w_[64];								\
+	if (seq_ == NULL)							\
+		break;								\
+	if (yconf_seq((y), seq_, (key), &(count)) == -1)			\
+		goto fail;							\
+	if ((count) > PUSH_MAX_TARGETS) {					\
+		yconf_error((y), seq_, (key), "more than %d entries",		\
+		    PUSH_MAX_TARGETS);						\
+		goto fail;							\
+	}									\
+	if (((arr) = calloc((count) + 1, sizeof(*(arr)))) == NULL)		\
+		goto fail;							\
+	for (i_ = 0; i_ < (count); i_++) {					\
+		snprintf(w_, sizeof(w_), "%s[%zu]", (key), i_);			\
+		if (fn((y), ##__VA_ARGS__, yconf_item((y), seq_, i_), w_,	\
+		    &(arr)[i_]) == -1)						\
+			goto fail;						\
+	}									\
+} while (0)
+
+static int
+check_unique(struct yconf *y, const struct pushconf *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ncerts; i++)
+		for (j = 0; j < c->ndkims; j++)
+			if (strcmp(c->certs[i].name, c->dkims[j].name) == 0)
+				return err_set(y->e, "%s: item name \"%s\" is used twice",
+				    y->file, c->certs[i].name);
+	for (i = 0; i < c->ncerts; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->certs[i].name, c->certs[j].name) == 0)
+				return err_set(y->e, "%s: certificates: name \"%s\" is "
+				    "used twice", y->file, c->certs[i].name);
+	for (i = 0; i < c->ndkims; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->dkims[i].name, c->dkims[j].name) == 0)
+				return err_set(y->e, "%s: dkim: name \"%s\" is used twice",
+				    y->file, c->dkims[i].name);
+	for (i = 0; i < c->ntargets; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->targets[i].name, c->targets[j].name) == 0)
+				return err_set(y->e, "%s: targets: name \"%s\" is used "
+				    "twice", y->file, c->targets[i].name);
+	return 0;
+}
+
+static int
+load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
+{
+	if (yconf_map(y, root, "", top_keys, top_required) == -1 ||
+	    yconf_str(y, root, "", "signing_key", &c->signing_key) == -1 ||
+	    yconf_str(y, root, "", "state_dir", &c->state_dir) == -1 ||
+	    yconf_str(y, root, "", "outbox", &c->outbox) == -1 ||
+	    yconf_uint(y, root, "", "quiet_period", 0, 3600, &c->quiet_period) == -1 ||
+	    yconf_uint(y, root, "", "concurrency", 1, 256, &c->concurrency) == -1 ||
+	    yconf_uint(y, root, "", "bundle_days", 1, 3650, &c->bundle_days) == -1)
+		return -1;
+	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpush")) == NULL)
+		return err_set(y->e, "out of memory");
+	if (c->outbox == NULL && asprintf(&c->outbox, "%s/outbox", c->state_dir) == -1) {
+		c->outbox = NULL;
+		return err_set(y->e, "out of memory");
+	}
+	return 0;
+}
+
+int
+pushconf_load(const char *path, struct pushconf *c, struct err *e)
+{
+	struct yconf y;
+	yaml_node_t *root;
+
+	memset(c, 0, sizeof(*c));
+	e->msg[0] = '\0';
+	c->quiet_period = 2;
+	c->concurrency = 16;
+	c->bundle_days = 30;
+	if ((c->file = strdup(path)) == NULL)
+		return err_set(e, "out of memory");
+	if (yconf_load(&y, path, e) == -1)
+		goto fail;
+	root = yconf_root(&y);
+	if (load_top(&y, root, c) == -1)
+		goto fail;
+	LOAD_LIST(&y, root, "certificates", c->certs, c->ncerts, load_cert);
+	LOAD_LIST(&y, root, "dkim", c->dkims, c->ndkims, load_dkim);
+	LOAD_LIST(&y, root, "targets", c->targets, c->ntargets, load_target, c);
+	if (c->ntargets == 0) {
+		yconf_error(&y, yconf_get(&y, root, "targets"), "targets",
+		    "at least one target is needed");
+		goto fail;
+	}
+	if (check_unique(&y, c) == -1)
+		goto fail;
+	yconf_free(&y);
+	return 0;
+fail:
+	if (e->msg[0] == '\0')
+		err_set(e, "%s: out of memory", path);
+	yconf_free(&y);
+	pushconf_free(c);
+	return -1;
+}
+
+void
+pushconf_free(struct pushconf *c)
+{
+	size_t i;
+
+	for (i = 0; c->certs != NULL && i < c->ncerts; i++) {
+		free(c->certs[i].name);
+		free(c->certs[i].lineage);
+		free(c->certs[i].cert);
+		free(c->certs[i].key);
+		free(c->certs[i].chain);
+		yconf_strv_free(c->certs[i].names);
+	}
+	for (i = 0; c->dkims != NULL && i < c->ndkims; i++) {
+		free(c->dkims[i].name);
+		free(c->dkims[i].key);
+		free(c->dkims[i].selector);
+		free(c->dkims[i].domain);
+	}
+	for (i = 0; c->targets != NULL && i < c->ntargets; i++) {
+		struct target *t = &c->targets[i];
+
+		free(t->name);
+		free(t->host);
+		free(t->user);
+		free(t->identity);
+		free(t->known_hosts);
+		free(t->certpull_config);
+		yconf_strv_free(t->items);
+	}
+	free(c->certs);
+	free(c->dkims);
+	free(c->targets);
+	free(c->file);
+	free(c->signing_key);
+	free(c->state_dir);
+	free(c->outbox);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct target *
+pushconf_target(const struct pushconf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntargets; i++)
+		if (strcmp(c->targets[i].name, name) == 0)
+			return &c->targets[i];
+	return NULL;
+}
+
+const struct cert_source *
+pushconf_cert(const struct pushconf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ncerts; i++)
+		if (strcmp(c->certs[i].name, name) == 0)
+			return &c->certs[i];
+	return NULL;
+}
+
+const struct dkim_source *
+pushconf_dkim(const struct pushconf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndkims; i++)
+		if (strcmp(c->dkims[i].name, name) == 0)
+			return &c->dkims[i];
+	return NULL;
+}

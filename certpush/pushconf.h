@@ -1,0 +1,72 @@
+/*
+ * certpush.yaml: certificate and DKIM sources on the front node, and the
+ * targets that receive them.  See certpush.yaml(5).
+ */
+#ifndef CP_PUSHCONF_H
+#define CP_PUSHCONF_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define PUSHCONF_DEFAULT	"/etc/certpush/certpush.yaml"
+#define PUSH_MAX_ITEMS		16
+#define PUSH_MAX_TARGETS	256
+
+struct cert_source {
+	char	 *name;		/* item name, as targets and certpull refer to it */
+	char	 *lineage;	/* certbot live/NAME directory, or: */
+	char	 *cert;		/* leaf (or leaf + chain) */
+	char	 *key;
+	char	 *chain;	/* optional intermediates */
+	char	**names;	/* DNS names the certificate must cover */
+	size_t	  nnames;
+};
+
+struct dkim_source {
+	char	*name;
+	char	*key;		/* private key file */
+	char	*selector;
+	char	*domain;
+};
+
+enum target_type { TARGET_SSH, TARGET_LOCAL };
+
+struct target {
+	char		 *name;		/* the bundle's audience: certpull's node name */
+	enum target_type  type;
+	char		 *host;
+	unsigned long	  port;
+	char		 *user;
+	char		 *identity;	/* Ed25519 private key for SSH */
+	char		 *known_hosts;
+	char		 *certpull_config;	/* local targets */
+	unsigned long	  timeout;	/* seconds for the whole exchange */
+	char		**items;
+	size_t		  nitems;
+};
+
+struct pushconf {
+	char			*file;
+	char			*signing_key;
+	char			*state_dir;
+	char			*outbox;
+	unsigned long		 quiet_period;	/* seconds */
+	unsigned long		 concurrency;
+	unsigned long		 bundle_days;	/* bundle lifetime cap */
+	struct cert_source	*certs;
+	size_t			 ncerts;
+	struct dkim_source	*dkims;
+	size_t			 ndkims;
+	struct target		*targets;
+	size_t			 ntargets;
+};
+
+/* Loads and validates path into c.  0, or -1 with e naming file:line:col. */
+int	pushconf_load(const char *path, struct pushconf *c, struct err *e);
+void	pushconf_free(struct pushconf *c);
+const struct target *pushconf_target(const struct pushconf *c, const char *name);
+const struct cert_source *pushconf_cert(const struct pushconf *c, const char *name);
+const struct dkim_source *pushconf_dkim(const struct pushconf *c, const char *name);
+
+#endif

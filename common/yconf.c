@@ -1,0 +1,388 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "yconf.h"
+
+#define CONFIG_CAP	(1024 * 1024)
+
+int
+yconf_error(struct yconf *y, yaml_node_t *node, const char *where,
+    const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (node == NULL)
+		return err_set(y->e, "%s: %s: %s", y->file, where, msg);
+	return err_set(y->e, "%s:%zu:%zu: %s: %s", y->file,
+	    node->start_mark.line + 1, node->start_mark.column + 1, where, msg);
+}
+
+int
+yconf_load_string(struct yconf *y, const char *name, const char *text,
+    size_t len, struct err *e)
+{
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	int ok;
+
+	memset(y, 0, sizeof(*y));
+	y->file = name;
+	y->e = e;
+	if (!yaml_parser_initialize(&parser))
+		return err_set(e, "%s: out of memory", name);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	ok = yaml_parser_load(&parser, &y->doc);
+	if (!ok) {
+		err_set(e, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
+		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "invalid document",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+	y->loaded = 1;
+	root = yaml_document_get_root_node(&y->doc);
+	if (root == NULL)
+		return err_set(e, "%s: empty configuration", name);
+	if (root->type != YAML_MAPPING_NODE)
+		return yconf_error(y, root, "(top level)", "expected a mapping of keys");
+	return 0;
+}
+
+int
+yconf_load(struct yconf *y, const char *path, struct err *e)
+{
+	struct buf text = { 0 };
+	struct stat st;
+	int rc;
+
+	memset(y, 0, sizeof(*y));
+	if (file_read(path, CONFIG_CAP, &text, e) == -1)
+		return -1;
+	/* Whoever can write the config decides which keys are trusted. */
+	if (stat(path, &st) == 0 && ((st.st_mode & 022) != 0 ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()))) {
+		buf_free(&text);
+		return err_set(e, "%s: writable by others or owned by another user "
+		    "(uid %u, mode %04o): refusing it", path, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+	}
+	rc = yconf_load_string(y, path, text.len ? (char *)text.data : "",
+	    text.len, e);
+	buf_free(&text);
+	return rc;
+}
+
+void
+yconf_free(struct yconf *y)
+{
+	if (y->loaded)
+		yaml_document_delete(&y->doc);
+	y->loaded = 0;
+}
+
+yaml_node_t *
+yconf_root(struct yconf *y)
+{
+	return yaml_document_get_root_node(&y->doc);
+}
+
+static const char *
+scalar(yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static int
+in_list(const char *s, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+int
+yconf_map(struct yconf *y, yaml_node_t *node, const char *where,
+    const char *const *allowed, const char *const *required)
+{
+	yaml_node_pair_t *p, *q;
+
+	if (node->type != YAML_MAPPING_NODE)
+		return yconf_error(y, node, where, "expected a mapping");
+	for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&y->doc, p->key);
+
+		if (k->type != YAML_SCALAR_NODE)
+			return yconf_error(y, k, where, "keys must be plain words");
+		if (!in_list(scalar(k), allowed))
+			return yconf_error(y, k, where, "unknown key \"%s\"", scalar(k));
+		for (q = node->data.mapping.pairs.start; q < p; q++)
+			if (strcmp(scalar(yaml_document_get_node(&y->doc, q->key)),
+			    scalar(k)) == 0)
+				return yconf_error(y, k, where, "duplicate key \"%s\"",
+				    scalar(k));
+	}
+	for (; required != NULL && *required != NULL; required++)
+		if (yconf_get(y, node, *required) == NULL)
+			return yconf_error(y, node, where, "missing required key \"%s\"",
+			    *required);
+	return 0;
+}
+
+yaml_node_t *
+yconf_get(struct yconf *y, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&y->doc, p->key);
+
+		if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), key) == 0)
+			return yaml_document_get_node(&y->doc, p->value);
+	}
+	return NULL;
+}
+
+int
+yconf_seq(struct yconf *y, yaml_node_t *node, const char *where, size_t *n)
+{
+	if (node->type != YAML_SEQUENCE_NODE)
+		return yconf_error(y, node, where, "expected a list");
+	*n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	return 0;
+}
+
+yaml_node_t *
+yconf_item(struct yconf *y, yaml_node_t *seq, size_t i)
+{
+	return yaml_document_get_node(&y->doc, seq->data.sequence.items.start[i]);
+}
+
+/* The scalar text of key, NULL if absent; *node gets the value node. */
+static int
+get_scalar(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    const char **text, yaml_node_t **node)
+{
+	char path[256];
+
+	*text = NULL;
+	if ((*node = yconf_get(y, map, key)) == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "", key);
+	if ((*node)->type != YAML_SCALAR_NODE)
+		return yconf_error(y, *node, path, "expected a single value");
+	if ((*node)->data.scalar.length != strlen(scalar(*node)))
+		return yconf_error(y, *node, path, "contains a NUL byte");
+	*text = scalar(*node);
+	return 0;
+}
+
+#define KEYPATH(buf, where, key) \
+	snprintf((buf), sizeof(buf), "%s%s%s", (where), *(where) ? "." : "", (key))
+
+int
+yconf_str(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    char **out)
+{
+	yaml_node_t *n;
+	const char *s;
+	char path[256];
+
+	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
+		return n == NULL ? 0 : -1;
+	KEYPATH(path, where, key);
+	if (*s == '\0')
+		return yconf_error(y, n, path, "must not be empty");
+	free(*out);
+	if ((*out = strdup(s)) == NULL)
+		return yconf_error(y, n, path, "out of memory");
+	return 0;
+}
+
+int
+yconf_uint(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    unsigned long min, unsigned long max, unsigned long *out)
+{
+	yaml_node_t *n;
+	const char *s;
+	char path[256], *end;
+	unsigned long v;
+
+	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
+		return n == NULL ? 0 : -1;
+	KEYPATH(path, where, key);
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0)
+		return yconf_error(y, n, path, "\"%s\" is not a whole number", s);
+	if (v < min || v > max)
+		return yconf_error(y, n, path, "%lu is out of range (%lu to %lu)",
+		    v, min, max);
+	*out = v;
+	return 0;
+}
+
+int
+yconf_bool(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    int *out)
+{
+	yaml_node_t *n;
+	const char *s;
+	char path[256];
+
+	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
+		return n == NULL ? 0 : -1;
+	KEYPATH(path, where, key);
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+		*out = 0;
+	else
+		return yconf_error(y, n, path, "\"%s\" is not true or false", s);
+	return 0;
+}
+
+int
+yconf_mode(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    mode_t *out)
+{
+	yaml_node_t *n;
+	const char *s;
+	char path[256];
+	size_t i;
+
+	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
+		return n == NULL ? 0 : -1;
+	KEYPATH(path, where, key);
+	/* Insist on the leading 0 so that 640 is never read as decimal. */
+	if (strlen(s) != 4 || s[0] != '0')
+		return yconf_error(y, n, path, "\"%s\" is not an octal mode like 0640", s);
+	for (i = 1; i < 4; i++)
+		if (s[i] < '0' || s[i] > '7')
+			return yconf_error(y, n, path,
+			    "\"%s\" is not an octal mode like 0640", s);
+	*out = (mode_t)strtoul(s, NULL, 8);
+	return 0;
+}
+
+static int
+numeric(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return *end == '\0' && errno == 0 && *v < UINT_MAX;
+}
+
+int
+yconf_user(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    uid_t *out)
+{
+	yaml_node_t *n;
+	const char *s;
+	char path[256];
+	struct passwd *pw;
+	unsigned long v;
+
+	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
+		return n == NULL ? 0 : -1;
+	KEYPATH(path, where, key);
+	if (numeric(s, &v))
+		pw = getpwuid((uid_t)v);
+	else
+		pw = getpwnam(s);
+	if (pw == NULL)
+		return yconf_error(y, n, path, "unknown user \"%s\"", s);
+	*out = pw->pw_uid;
+	return 0;
+}
+
+int
+yconf_group(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    gid_t *out)
+{
+	yaml_node_t *n;
+	const char *s;
+	char path[256];
+	struct group *gr;
+	unsigned long v;
+
+	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
+		return n == NULL ? 0 : -1;
+	KEYPATH(path, where, key);
+	if (numeric(s, &v))
+		gr = getgrgid((gid_t)v);
+	else
+		gr = getgrnam(s);
+	if (gr == NULL)
+		return yconf_error(y, n, path, "unknown group \"%s\"", s);
+	*out = gr->gr_gid;
+	return 0;
+}
+
+void
+yconf_strv_free(char **v)
+{
+	char **p;
+
+	for (p = v; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+int
+yconf_strv(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    size_t max, char ***out, size_t *count)
+{
+	yaml_node_t *seq = yconf_get(y, map, key), *it;
+	char path[256];
+	char **v;
+	size_t n = 0, i;
+
+	if (seq == NULL)
+		return 0;
+	KEYPATH(path, where, key);
+	if (yconf_seq(y, seq, path, &n) == -1)
+		return -1;
+	if (n == 0 || n > max)
+		return yconf_error(y, seq, path, "needs 1 to %zu values", max);
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return yconf_error(y, seq, path, "out of memory");
+	for (i = 0; i < n; i++) {
+		it = yconf_item(y, seq, i);
+		if (it->type != YAML_SCALAR_NODE || *scalar(it) == '\0') {
+			yconf_strv_free(v);
+			return yconf_error(y, it, path, "item %zu must be a non-empty value",
+			    i + 1);
+		}
+		if ((v[i] = strdup(scalar(it))) == NULL) {
+			yconf_strv_free(v);
+			return yconf_error(y, it, path, "out of memory");
+		}
+	}
+	yconf_strv_free(*out);
+	*out = v;
+	if (count != NULL)
+		*count = n;
+	return 0;
+}
