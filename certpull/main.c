@@ -8,11 +8,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "bundle.h"
 #include "fsutil.h"
+#include "install.h"
 #include "log.h"
 #include "pullconf.h"
 #include "state.h"
+#include "status.h"
 
 static const char usage_text[] =
 "usage: certpull [-v] [-c FILE] COMMAND [ARGS]\n"
@@ -21,13 +25,22 @@ static const char usage_text[] =
 "  check-config   validate the configuration; exit 0 if valid, 1 if not\n"
 "  verify FILE    run every check on a bundle and print a one-line verdict\n"
 "                 naming the failed check; exit 0 valid, 1 rejected; changes nothing\n"
+"  install FILE   verify and install a bundle: write the files, check and reload\n"
+"                 the services whose files changed, check the live endpoints,\n"
+"                 roll everything back on failure\n"
+"  receive        the same, reading the bundle from standard input (at most\n"
+"                 1 MiB) and printing one JSON line with the outcome\n"
+"  status [--json]  installed serial and signer, each installed file's\n"
+"                 certificate (subject, names, notAfter, SHA-256), last outcome\n"
 "\n"
 "Options:\n"
 "  -c FILE   configuration file (default " PULLCONF_DEFAULT ")\n"
 "  -v        verbose\n"
 "  -h, --help  this text\n"
 "\n"
-"Exit status: 0 success, 1 failure or rejection, 64 usage error.  See certpull(8).\n";
+"Exit status: 0 success (install: installed), 1 failure or rejection (install:\n"
+"failed and rolled back), 2 unchanged (install: already installed, nothing\n"
+"touched), 64 usage error.  See certpull(8).\n";
 
 static int
 usage(int status)
@@ -117,6 +130,74 @@ out:
 	return rc;
 }
 
+static void
+print_outcome(const char *what, const struct outcome *o)
+{
+	size_t i;
+
+	if (o->result == INSTALL_FAILED) {
+		printf("%s: failed at %s: %s%s\n", what, o->step, o->error,
+		    o->nservices ? " (previous files restored)" : " (nothing changed)");
+		return;
+	}
+	printf("%s: %s serial %llu\n", what, o->result == INSTALL_OK ? "installed" :
+	    "unchanged,", (unsigned long long)o->serial);
+	for (i = 0; i < o->nservices; i++)
+		printf("  %s: %s%s%s%s\n", o->services[i].name, o->services[i].result,
+		    o->services[i].detail[0] ? " (" : "", o->services[i].detail,
+		    o->services[i].detail[0] ? ")" : "");
+	for (i = 0; i < o->nserved; i++)
+		printf("  %s serves %s\n", o->served[i].endpoint, o->served[i].fingerprint);
+}
+
+/* install FILE, or receive (FILE == NULL: standard input, JSON outcome). */
+static int
+cmd_install(const char *config, const char *file)
+{
+	struct pullconf c;
+	struct outcome *o = calloc(1, sizeof(*o));
+	struct buf data = { 0 }, json = { 0 };
+	struct err e;
+	int rc;
+
+	if (o == NULL || load_config(config, &c) == -1) {
+		free(o);
+		return 1;
+	}
+	if ((file ? file_read(file, BUNDLE_MAX_SIZE, &data, &e) :
+	    fd_read_capped(0, BUNDLE_MAX_SIZE, &data, &e)) == -1) {
+		o->node = c.node;
+		o->result = INSTALL_FAILED;
+		snprintf(o->step, sizeof(o->step), "verify:size");
+		snprintf(o->error, sizeof(o->error), "%s", e.msg);
+		log_warnx("install failed at %s: %s", o->step, o->error);
+	} else
+		install_bundle(&c, data.data, data.len, o);
+	rc = (int)o->result;
+	if (file != NULL)
+		print_outcome(file, o);
+	else if (outcome_json(o, &json) == 0 && buf_add_u8(&json, '\n') == 0)
+		fwrite(json.data, 1, json.len, stdout);
+	buf_free(&json);
+	buf_free(&data);
+	pullconf_free(&c);
+	free(o);
+	return rc;
+}
+
+static int
+cmd_status(const char *config, int json)
+{
+	struct pullconf c;
+	int rc;
+
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = print_status(&c, json);
+	pullconf_free(&c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -149,6 +230,15 @@ main(int argc, char **argv)
 		return cmd_check_config(config);
 	if (strcmp(cmd, "verify") == 0 && argc - optind == 2)
 		return cmd_verify(config, argv[optind + 1]);
+	if (strcmp(cmd, "install") == 0 && argc - optind == 2)
+		return cmd_install(config, argv[optind + 1]);
+	if (strcmp(cmd, "receive") == 0 && argc - optind == 1)
+		return cmd_install(config, NULL);
+	if (strcmp(cmd, "status") == 0 && argc - optind == 1)
+		return cmd_status(config, 0);
+	if (strcmp(cmd, "status") == 0 && argc - optind == 2 &&
+	    strcmp(argv[optind + 1], "--json") == 0)
+		return cmd_status(config, 1);
 	log_warnx("unknown command or wrong arguments: \"%s\"", cmd);
 	return usage(64);
 }

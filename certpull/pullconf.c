@@ -164,6 +164,10 @@ load_service(struct yconf *y, yaml_node_t *n, const char *where, struct service 
 	    yconf_uint(y, n, where, "timeout", 1, 600, &s->timeout) == -1 ||
 	    yconf_str(y, n, where, "haproxy_socket", &s->haproxy_socket) == -1)
 		return -1;
+	if (bundle_name_ok(s->name) == -1)
+		return yconf_error(y, yconf_get(y, n, "name"), where,
+		    "service name \"%s\" may use only letters, digits, '.', '_', '-'",
+		    s->name);
 	if (s->check != NULL && s->check[0][0] != '/')
 		return yconf_error(y, yconf_get(y, n, "check"), where,
 		    "check command \"%s\" must be an absolute path", s->check[0]);

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "sig.h"
+#include "tlsprobe.h"
 
 #define PULLCONF_DEFAULT	"/etc/certpull/certpull.yaml"
 #define PULL_MAX_SERVICES	16
@@ -30,8 +31,6 @@ enum file_format {
 	FMT_KEY,	/* private key */
 	FMT_DKIM,	/* DKIM private key */
 };
-
-enum starttls { TLS_NONE, TLS_SMTP, TLS_IMAP, TLS_POP3 };
 
 struct svc_file {
 	char		*path;

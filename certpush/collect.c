@@ -124,7 +124,7 @@ collect_cert(const struct cert_source *s, time_t now, struct collected *col,
 		err_set(e, "certificate %s: %s", s->name, why.msg);
 		goto out;
 	}
-	if (cert_pem_chain(chain, 0, chain_out) == -1 || cert_pem_key(key, key_out) == -1) {
+	if (cert_pem_chain(chain, 0, -1, chain_out) == -1 || cert_pem_key(key, key_out) == -1) {
 		err_set(e, "certificate %s: cannot re-encode", s->name);
 		goto out;
 	}

@@ -95,6 +95,21 @@ fail:
 	return NULL;
 }
 
+X509 *
+cert_first_in_pem(const void *pem, size_t len)
+{
+	BIO *bio;
+	X509 *x;
+
+	if (len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return NULL;
+	/* PEM_read_bio_X509 skips blocks of other types, such as a key. */
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	return x;
+}
+
 EVP_PKEY *
 cert_parse_key(const void *pem, size_t len, struct err *e)
 {
@@ -284,14 +299,16 @@ bio_to_buf(BIO *bio, struct buf *out)
 }
 
 int
-cert_pem_chain(STACK_OF(X509) *chain, int from, struct buf *out)
+cert_pem_chain(STACK_OF(X509) *chain, int from, int to, struct buf *out)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	int i, rc = -1;
 
 	if (bio == NULL)
 		return -1;
-	for (i = from; i < sk_X509_num(chain); i++)
+	if (to < 0 || to > sk_X509_num(chain))
+		to = sk_X509_num(chain);
+	for (i = from; i < to; i++)
 		if (PEM_write_bio_X509(bio, sk_X509_value(chain, i)) != 1)
 			goto out;
 	rc = i == from ? 0 : bio_to_buf(bio, out);

@@ -25,6 +25,8 @@
  * caller frees it with sk_X509_pop_free(s, X509_free)) or NULL with e set.
  */
 STACK_OF(X509) *cert_parse_chain(const void *pem, size_t len, struct err *e);
+/* The first certificate found in PEM text that may hold other blocks. */
+X509	*cert_first_in_pem(const void *pem, size_t len);
 /* Parses exactly one PEM private key.  Returns it (caller frees) or NULL. */
 EVP_PKEY *cert_parse_key(const void *pem, size_t len, struct err *e);
 
@@ -49,7 +51,8 @@ void	cert_dns_names(X509 *x, char *out, size_t outlen);
 void	cert_key_desc(EVP_PKEY *key, char *out, size_t outlen);
 
 /* Re-encode parsed objects as PEM, appending to out. 0 or -1. */
-int	cert_pem_chain(STACK_OF(X509) *chain, int from, struct buf *out);
+/* Certificates from index from up to (not including) to; to < 0: all. */
+int	cert_pem_chain(STACK_OF(X509) *chain, int from, int to, struct buf *out);
 int	cert_pem_key(EVP_PKEY *key, struct buf *out);
 
 #endif

@@ -1,0 +1,458 @@
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "fsutil.h"
+#include "install.h"
+#include "json.h"
+#include "log.h"
+#include "reload.h"
+#include "render.h"
+#include "state.h"
+#include "txn.h"
+
+#define LOCK_WAIT_MS	10000
+
+static int
+fail(struct outcome *o, const char *step, const char *msg)
+{
+	snprintf(o->step, sizeof(o->step), "%s", step);
+	snprintf(o->error, sizeof(o->error), "%s", msg);
+	o->result = INSTALL_FAILED;
+	return -1;
+}
+
+/* Takes STATE/lock, waiting up to LOCK_WAIT_MS.  Returns the fd or -1. */
+static int
+take_lock(const char *state_dir, struct err *e)
+{
+	char path[PATH_MAX];
+	int fd, i;
+
+	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST)
+		return err_set(e, "%s: %s", state_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	for (i = 0; i < LOCK_WAIT_MS / 100; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		usleep(100 * 1000);
+	}
+	close(fd);
+	return err_set(e, "another certpull install holds %s (waited %d s)", path,
+	    LOCK_WAIT_MS / 1000);
+}
+
+static struct svc_outcome *
+svc_out(struct outcome *o, const struct service *s)
+{
+	size_t i;
+
+	for (i = 0; i < o->nservices; i++)
+		if (strcmp(o->services[i].name, s->name) == 0)
+			return &o->services[i];
+	o->services[o->nservices].name = s->name;
+	o->services[o->nservices].result = "unchanged";
+	return &o->services[o->nservices++];
+}
+
+static int
+service_changed(const struct txn *t, const struct service *s)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++)
+		if (t->files[i].svc == s && t->files[i].changed)
+			return 1;
+	return 0;
+}
+
+int
+install_recover(const struct pullconf *c, struct outcome *o, struct err *e)
+{
+	char names[512];
+	const char *how;
+	struct txn empty = { .state_dir = c->state_dir };
+	struct err why;
+	size_t i;
+	int recovered;
+
+	if (txn_recover(c->state_dir, &recovered, names, sizeof(names), e) == -1)
+		return -1;
+	if (!recovered)
+		return 0;
+	o->recovered = 1;
+	log_warnx("an interrupted install was found and rolled back (services: %s)",
+	    names);
+	/* The services may have loaded the new files before the interruption. */
+	for (i = 0; i < c->nservices; i++) {
+		const struct service *s = &c->services[i];
+		char *hit = strstr(names, s->name);
+		size_t n = strlen(s->name);
+
+		if (hit == NULL || (hit[n] != '\0' && hit[n] != ','))
+			continue;
+		if (s->reload != NULL && (service_check(s, &why) == -1 ||
+		    service_reload(s, &empty, 0, &how, &why) == -1))
+			log_warnx("after recovery: %s", why.msg);
+	}
+	return 0;
+}
+
+/* Renders every configured file from the verified bundle. */
+static int
+prepare(const struct pullconf *c, const struct bundle *b, struct txn *t,
+    struct err *e)
+{
+	char fpr[CERT_FPR_LEN];
+	size_t i, j;
+
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nfiles; j++) {
+			struct txn_file *tf = &t->files[t->nfiles++];
+
+			tf->svc = &c->services[i];
+			tf->f = &c->services[i].files[j];
+			if (render_file(b, tf->f, &tf->new, fpr, e) == -1)
+				return -1;
+		}
+	return txn_compare(t, e);
+}
+
+/* The item endpoint ep must serve: its own, or the service's first certificate. */
+static const char *
+endpoint_item(const struct service *s, const struct endpoint *ep)
+{
+	size_t i;
+
+	if (ep->item != NULL)
+		return ep->item;
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].format != FMT_DKIM && s->files[i].format != FMT_KEY)
+			return s->files[i].item;
+	return NULL;
+}
+
+/* Fingerprint of item's leaf as written in the new (or old) files. */
+static int
+expected_fpr(const struct txn *t, const char *item, int old, char fpr[CERT_FPR_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		const struct txn_file *tf = &t->files[i];
+		const struct buf *b = old ? &tf->old : &tf->new;
+		X509 *x;
+
+		if (strcmp(tf->f->item, item) != 0 || tf->f->format == FMT_DKIM ||
+		    tf->f->format == FMT_KEY || tf->f->format == FMT_CHAIN || b->len == 0)
+			continue;
+		if ((x = cert_first_in_pem(b->data, b->len)) == NULL)
+			continue;
+		cert_fingerprint(x, fpr);
+		X509_free(x);
+		return 0;
+	}
+	return -1;
+}
+
+/* Checks every endpoint of the changed services. 0, or -1 with e set. */
+static int
+check_endpoints(const struct pullconf *c, const struct txn *t, int old,
+    struct outcome *o, struct err *e)
+{
+	char want[CERT_FPR_LEN];
+	size_t i, j;
+	int rc = 0;
+
+	o->nserved = 0;
+	for (i = 0; i < c->nservices; i++) {
+		const struct service *s = &c->services[i];
+
+		if (!service_changed(t, s))
+			continue;
+		for (j = 0; j < s->nendpoints; j++) {
+			const struct endpoint *ep = &s->endpoints[j];
+			const char *item = endpoint_item(s, ep);
+			struct served *sv = &o->served[o->nserved++];
+			struct err why;
+
+			if (item == NULL || expected_fpr(t, item, old, want) == -1) {
+				snprintf(sv->endpoint, sizeof(sv->endpoint), "%s:%lu",
+				    ep->address, ep->port);
+				rc = err_set(e, "%s: no certificate to expect at %s", s->name,
+				    sv->endpoint);
+				continue;
+			}
+			if (endpoint_wait(ep, want, (unsigned)c->grace, sv, &why) == -1) {
+				rc = err_set(e, "%s: %s", s->name, why.msg);
+				svc_out(o, s)->result = "failed";
+			}
+		}
+	}
+	return rc;
+}
+
+/* Runs the checks of every changed service, then reloads them. */
+static int
+apply(const struct pullconf *c, const struct txn *t, struct outcome *o,
+    const char **step, struct err *e)
+{
+	const char *how;
+	size_t i;
+
+	*step = "check";
+	for (i = 0; i < c->nservices; i++)
+		if (service_changed(t, &c->services[i]) &&
+		    service_check(&c->services[i], e) == -1) {
+			svc_out(o, &c->services[i])->result = "failed";
+			return -1;
+		}
+	txn_crash_point("checked");
+	*step = "reload";
+	for (i = 0; i < c->nservices; i++) {
+		const struct service *s = &c->services[i];
+		struct svc_outcome *so;
+
+		if (!service_changed(t, s))
+			continue;
+		so = svc_out(o, s);
+		if (service_reload(s, t, 0, &how, e) == -1) {
+			so->result = "failed";
+			return -1;
+		}
+		so->result = strcmp(how, "none") == 0 ? "updated" : "reloaded";
+		snprintf(so->detail, sizeof(so->detail), "%s", strcmp(how, "none") == 0 ?
+		    "no reload configured" : how);
+	}
+	txn_crash_point("reloaded");
+	*step = "live-check";
+	return check_endpoints(c, t, 0, o, e);
+}
+
+/* Puts the old files back, reloads, and checks the old leaf is served. */
+static void
+roll_back(const struct pullconf *c, struct txn *t, struct outcome *o)
+{
+	const char *how;
+	struct err why;
+	size_t i;
+
+	if (txn_rollback(t, &why) == -1)
+		log_warnx("%s", why.msg);
+	for (i = 0; i < c->nservices; i++) {
+		const struct service *s = &c->services[i];
+		struct svc_outcome *so;
+
+		if (!service_changed(t, s))
+			continue;
+		so = svc_out(o, s);
+		so->result = "rolled-back";
+		if (service_reload(s, t, 1, &how, &why) == -1) {
+			log_warnx("rollback: %s", why.msg);
+			snprintf(so->detail, sizeof(so->detail), "%s", why.msg);
+		}
+	}
+	if (check_endpoints(c, t, 1, o, &why) == -1)
+		log_warnx("after rollback: %s", why.msg);
+	if (txn_finish(t, &why) == -1)
+		log_warnx("%s", why.msg);
+}
+
+static int
+verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle *b,
+    int *unchanged, struct outcome *o)
+{
+	struct verify_policy pol = { 0 };
+	struct pullstate st;
+	enum bundle_check r;
+	char step[32];
+	struct err e;
+
+	if (pullstate_load(c->state_dir, &st, &e) == -1)
+		return fail(o, "state", e.msg);
+	pol.trusted = c->trusted;
+	pol.ntrusted = c->ntrusted;
+	pol.audience = c->node;
+	pol.now = time(NULL);
+	pol.have_installed = st.have;
+	pol.installed_serial = st.serial;
+	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
+	if ((r = bundle_verify(data, len, &pol, b, unchanged, &e)) != BC_OK) {
+		snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
+		return fail(o, step, e.msg);
+	}
+	o->serial = b->serial;
+	return 0;
+}
+
+static int
+record(const struct pullconf *c, const struct bundle *b, struct err *e)
+{
+	struct pullstate st = { .have = 1, .serial = b->serial };
+
+	memcpy(st.digest, b->digest, sizeof(st.digest));
+	memcpy(st.keyid, b->keyid, sizeof(st.keyid));
+	return pullstate_save(c->state_dir, &st, e);
+}
+
+/* Steps 2 to 7 on a verified bundle; t is filled and released by the caller. */
+static enum install_result
+transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
+    struct outcome *o)
+{
+	const char *step = "render";
+	struct err e;
+
+	if (prepare(c, b, t, &e) == -1)
+		return fail(o, step, e.msg), INSTALL_FAILED;
+	if (txn_stage(t, &e) == -1)
+		return fail(o, "stage", e.msg), INSTALL_FAILED;
+	txn_crash_point("staged");
+	if (txn_swap(t, &e) == -1) {
+		fail(o, "swap", e.msg);
+		roll_back(c, t, o);
+		return INSTALL_FAILED;
+	}
+	if (apply(c, t, o, &step, &e) == -1) {
+		fail(o, step, e.msg);
+		roll_back(c, t, o);
+		return INSTALL_FAILED;
+	}
+	if (txn_finish(t, &e) == -1)
+		return fail(o, "finish", e.msg), INSTALL_FAILED;
+	txn_crash_point("finished");
+	if (record(c, b, &e) == -1)
+		return fail(o, "state", e.msg), INSTALL_FAILED;
+	return INSTALL_OK;
+}
+
+static int
+any_changed(const struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++)
+		if (t->files[i].changed)
+			return 1;
+	return 0;
+}
+
+static void
+save_outcome(const struct pullconf *c, const struct outcome *o)
+{
+	char path[PATH_MAX];
+	struct buf b = { 0 };
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/last-outcome.json", c->state_dir);
+	if (outcome_json(o, &b) == 0 && buf_add_u8(&b, '\n') == 0 &&
+	    file_write_atomic(path, b.data, b.len, geteuid(), getegid(), 0600, &e) == -1)
+		log_warnx("%s", e.msg);
+	buf_free(&b);
+}
+
+enum install_result
+install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
+    struct outcome *o)
+{
+	struct bundle *b = calloc(1, sizeof(*b));
+	struct txn *t = calloc(1, sizeof(*t));
+	struct err e;
+	int lock = -1, unchanged = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->node = c->node;
+	if (b == NULL || t == NULL) {
+		fail(o, "memory", "out of memory");
+		goto out;
+	}
+	t->state_dir = c->state_dir;
+	if ((lock = take_lock(c->state_dir, &e)) == -1) {
+		fail(o, "lock", e.msg);
+		goto out;
+	}
+	if (install_recover(c, o, &e) == -1) {
+		fail(o, "recover", e.msg);
+		goto out;
+	}
+	if (verify(c, data, len, b, &unchanged, o) == -1)
+		goto out;
+	t->serial = b->serial;
+	if (unchanged) {
+		o->result = INSTALL_UNCHANGED;
+		goto out;
+	}
+	o->result = transact(c, b, t, o);
+	if (o->result == INSTALL_OK && !any_changed(t))
+		o->result = INSTALL_UNCHANGED;
+out:
+	if (o->result == INSTALL_FAILED)
+		log_warnx("install failed at %s: %s", o->step, o->error);
+	if (lock != -1) {
+		save_outcome(c, o);
+		close(lock);
+	}
+	if (t != NULL)
+		txn_free(t);
+	free(t);
+	free(b);
+	return o->result;
+}
+
+static const char *
+result_name(enum install_result r)
+{
+	return r == INSTALL_OK ? "installed" : r == INSTALL_UNCHANGED ? "unchanged" :
+	    "failed";
+}
+
+int
+outcome_json(const struct outcome *o, struct buf *b)
+{
+	size_t i;
+	int rc = 0;
+
+	rc |= buf_add_u8(b, '{');
+	rc |= json_kv_str(b, "node", o->node);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_u64(b, "serial", o->serial);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_str(b, "result", result_name(o->result));
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_i64(b, "time", (int64_t)time(NULL));
+	rc |= buf_add_str(b, ",\"services\":[");
+	for (i = 0; i < o->nservices; i++) {
+		rc |= buf_add_str(b, i ? ",{" : "{");
+		rc |= json_kv_str(b, "name", o->services[i].name);
+		rc |= buf_add_u8(b, ',');
+		rc |= json_kv_str(b, "result", o->services[i].result);
+		rc |= buf_add_u8(b, ',');
+		rc |= json_kv_str(b, "detail", o->services[i].detail);
+		rc |= buf_add_u8(b, '}');
+	}
+	rc |= buf_add_str(b, "],\"served\":[");
+	for (i = 0; i < o->nserved; i++) {
+		rc |= buf_add_str(b, i ? ",{" : "{");
+		rc |= json_kv_str(b, "endpoint", o->served[i].endpoint);
+		rc |= buf_add_u8(b, ',');
+		rc |= json_kv_str(b, "fingerprint", o->served[i].fingerprint);
+		rc |= buf_add_str(b, o->served[i].ok ? ",\"ok\":true}" : ",\"ok\":false}");
+	}
+	rc |= buf_add_str(b, "],");
+	rc |= json_kv_str(b, "step", o->result == INSTALL_FAILED ? o->step : NULL);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_str(b, "error", o->result == INSTALL_FAILED ? o->error : NULL);
+	rc |= buf_add_str(b, o->recovered ? ",\"recovered\":true}" : ",\"recovered\":false}");
+	return rc ? -1 : 0;
+}

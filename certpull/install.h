@@ -1,0 +1,57 @@
+/*
+ * Installing a bundle on this node as one transaction: verify, stage,
+ * journal and swap the files, run each changed service's check, reload
+ * it (HAProxy through its runtime API where configured), check that the
+ * live endpoints serve the new leaf, and on any failure put the previous
+ * files back, reload again and check the old certificate is served.
+ */
+#ifndef CP_INSTALL_H
+#define CP_INSTALL_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "cert.h"
+#include "pullconf.h"
+
+/* Exit codes, as documented in certpull(8). */
+enum install_result {
+	INSTALL_OK = 0,
+	INSTALL_FAILED = 1,
+	INSTALL_UNCHANGED = 2,
+};
+
+struct svc_outcome {
+	const char	*name;
+	const char	*result;	/* "reloaded", "unchanged", "failed", "rolled-back" */
+	char		 detail[256];
+};
+
+struct served {
+	char	endpoint[300];
+	char	fingerprint[CERT_FPR_LEN];
+	int	ok;
+};
+
+struct outcome {
+	const char		*node;
+	uint64_t		 serial;
+	enum install_result	 result;
+	char			 step[32];	/* where it failed: "verify:signature", "reload"... */
+	char			 error[512];
+	struct svc_outcome	 services[PULL_MAX_SERVICES];
+	size_t			 nservices;
+	struct served		 served[PULL_MAX_SERVICES * PULL_MAX_ENDPOINTS];
+	size_t			 nserved;
+	int			 recovered;	/* an interrupted install was rolled back first */
+};
+
+/* Installs the bundle in data.  Fills out; returns out->result. */
+enum install_result install_bundle(const struct pullconf *c, const uint8_t *data,
+	    size_t len, struct outcome *out);
+/* Rolls back an interrupted install, if any.  0, or -1 with e set. */
+int	install_recover(const struct pullconf *c, struct outcome *out, struct err *e);
+/* Appends the outcome as one JSON object (no newline). */
+int	outcome_json(const struct outcome *o, struct buf *b);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * Rendering a service file from a verified bundle: the item's parsed
+ * certificates and key re-encoded by OpenSSL in the layout the file's
+ * format asks for (HAProxy combined PEM, Postfix key+chain, ...).
+ */
+#ifndef CP_RENDER_H
+#define CP_RENDER_H
+
+#include "buf.h"
+#include "bundle.h"
+#include "cert.h"
+#include "err.h"
+#include "pullconf.h"
+
+/*
+ * Renders f from b into out (marked secret when it holds a key) and, for
+ * certificate items, the SHA-256 fingerprint of the leaf into fpr (""
+ * otherwise).  Returns 0, or -1 with e set (item missing from the
+ * bundle, or of the wrong kind for the format).
+ */
+int	render_file(const struct bundle *b, const struct svc_file *f,
+	    struct buf *out, char fpr[CERT_FPR_LEN], struct err *e);
+/* The leaf fingerprint of item in b ("" and -1 if b has no such chain). */
+int	render_leaf_fpr(const struct bundle *b, const char *item, char fpr[CERT_FPR_LEN]);
+
+#endif

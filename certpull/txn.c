@@ -1,0 +1,348 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "txn.h"
+
+#define FILE_CAP	(1024 * 1024)
+#define JOURNAL_MAGIC	"certpull-journal 1"
+
+void
+txn_crash_point(const char *step)
+{
+	const char *at = getenv("CERTPULL_TEST_CRASH_AT");
+
+	if (at != NULL && strcmp(at, step) == 0)
+		raise(SIGKILL);
+}
+
+int
+txn_compare(struct txn *t, struct err *e)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		struct txn_file *tf = &t->files[i];
+
+		tf->old.secret = 1;
+		if (lstat(tf->f->path, &st) == -1) {
+			if (errno != ENOENT)
+				return err_set(e, "%s: %s", tf->f->path, strerror(errno));
+			tf->changed = 1;
+			continue;
+		}
+		if (file_read(tf->f->path, FILE_CAP, &tf->old, e) == -1)
+			return -1;
+		tf->existed = 1;
+		tf->old_uid = st.st_uid;
+		tf->old_gid = st.st_gid;
+		tf->old_mode = st.st_mode & 07777;
+		tf->changed = tf->old.len != tf->new.len ||
+		    memcmp(tf->old.data, tf->new.data, tf->new.len) != 0 ||
+		    st.st_uid != tf->f->uid || st.st_gid != tf->f->gid ||
+		    tf->old_mode != tf->f->mode;
+	}
+	return 0;
+}
+
+/*
+ * Writes data to tmp, created exclusively (never through a symlink) with
+ * mode 0600, given its final owner and mode before any byte is written.
+ */
+static int
+stage_one(const char *tmp, const struct buf *data, uid_t uid, gid_t gid,
+    mode_t mode, struct err *e)
+{
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return err_set(e, "%s: %s", tmp, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return err_set(e, "create %s: %s", tmp, strerror(errno));
+	if (fchown(fd, uid, gid) == -1 || fchmod(fd, mode) == -1) {
+		err_set(e, "set owner/mode of %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	while (off < data->len) {
+		if ((n = write(fd, data->data + off, data->len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err_set(e, "write %s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		err_set(e, "fsync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		err_set(e, "close %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+static void
+remove_staged(struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++)
+		if (t->files[i].staged && !t->files[i].swapped) {
+			unlink(t->files[i].tmp);
+			t->files[i].staged = 0;
+		}
+}
+
+int
+txn_stage(struct txn *t, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		struct txn_file *tf = &t->files[i];
+
+		if (!tf->changed)
+			continue;
+		snprintf(tf->tmp, sizeof(tf->tmp), "%s.certpull-new", tf->f->path);
+		if (stage_one(tf->tmp, &tf->new, tf->f->uid, tf->f->gid, tf->f->mode,
+		    e) == -1) {
+			remove_staged(t);
+			return -1;
+		}
+		tf->staged = 1;
+	}
+	return 0;
+}
+
+static void
+prev_path(const char *state_dir, size_t idx, char *out, size_t len)
+{
+	snprintf(out, len, "%s/prev/%zu", state_dir, idx);
+}
+
+static int
+write_journal(struct txn *t, struct err *e)
+{
+	char path[PATH_MAX], line[PATH_MAX + 128];
+	struct buf j = { 0 };
+	size_t i;
+	int rc;
+
+	snprintf(line, sizeof(line), JOURNAL_MAGIC "\nserial %" PRIu64 "\n", t->serial);
+	buf_add_str(&j, line);
+	for (i = 0; i < t->nfiles; i++) {
+		const struct txn_file *tf = &t->files[i];
+
+		if (!tf->changed)
+			continue;
+		snprintf(line, sizeof(line), "file %zu %d %u %u %04o %s %s\n", i,
+		    tf->existed, (unsigned)tf->old_uid, (unsigned)tf->old_gid,
+		    (unsigned)tf->old_mode, tf->svc->name, tf->f->path);
+		buf_add_str(&j, line);
+	}
+	snprintf(path, sizeof(path), "%s/journal", t->state_dir);
+	rc = file_write_atomic(path, j.data, j.len, geteuid(), getegid(), 0600, e);
+	buf_free(&j);
+	return rc;
+}
+
+static int
+save_previous(struct txn *t, struct err *e)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t i;
+
+	snprintf(dir, sizeof(dir), "%s/prev", t->state_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return err_set(e, "%s: %s", dir, strerror(errno));
+	for (i = 0; i < t->nfiles; i++) {
+		const struct txn_file *tf = &t->files[i];
+
+		if (!tf->changed || !tf->existed)
+			continue;
+		prev_path(t->state_dir, i, path, sizeof(path));
+		if (file_write_atomic(path, tf->old.data, tf->old.len, geteuid(),
+		    getegid(), 0600, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+txn_swap(struct txn *t, struct err *e)
+{
+	char step[32];
+	size_t i;
+
+	if (save_previous(t, e) == -1)
+		return -1;
+	txn_crash_point("saved");
+	if (write_journal(t, e) == -1)
+		return -1;
+	txn_crash_point("journaled");
+	for (i = 0; i < t->nfiles; i++) {
+		struct txn_file *tf = &t->files[i];
+
+		if (!tf->changed)
+			continue;
+		if (rename(tf->tmp, tf->f->path) == -1)
+			return err_set(e, "rename %s: %s", tf->tmp, strerror(errno));
+		tf->swapped = 1;
+		if (fsync_parent(tf->f->path, e) == -1)
+			return -1;
+		snprintf(step, sizeof(step), "swapped-%zu", i);
+		txn_crash_point(step);
+	}
+	return 0;
+}
+
+/* Puts old content back at path with its old owner and mode. */
+static int
+restore_one(const char *path, const struct buf *old, int existed, uid_t uid,
+    gid_t gid, mode_t mode, struct err *e)
+{
+	char tmp[PATH_MAX];
+
+	if (!existed) {
+		if (unlink(path) == -1 && errno != ENOENT)
+			return err_set(e, "remove %s: %s", path, strerror(errno));
+		return fsync_parent(path, e);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.certpull-new", path);
+	if (stage_one(tmp, old, uid, gid, mode, e) == -1)
+		return -1;
+	if (rename(tmp, path) == -1) {
+		err_set(e, "restore %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return fsync_parent(path, e);
+}
+
+int
+txn_rollback(struct txn *t, struct err *e)
+{
+	struct err why;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < t->nfiles; i++) {
+		struct txn_file *tf = &t->files[i];
+
+		if (!tf->swapped)
+			continue;
+		if (restore_one(tf->f->path, &tf->old, tf->existed, tf->old_uid,
+		    tf->old_gid, tf->old_mode, &why) == -1)
+			rc = err_set(e, "rollback: %s", why.msg);
+		else
+			tf->swapped = 0;
+	}
+	remove_staged(t);
+	return rc;
+}
+
+int
+txn_finish(struct txn *t, struct err *e)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/journal", t->state_dir);
+	if (unlink(path) == -1 && errno != ENOENT)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	return fsync_parent(path, e);
+}
+
+void
+txn_free(struct txn *t)
+{
+	size_t i;
+
+	remove_staged(t);
+	for (i = 0; i < t->nfiles; i++) {
+		buf_free(&t->files[i].new);
+		buf_free(&t->files[i].old);
+	}
+	t->nfiles = 0;
+}
+
+/* Restores the file of one journal line. */
+static int
+recover_line(const char *state_dir, const char *line, char *services, size_t len,
+    struct err *e)
+{
+	char svc[128], path[PATH_MAX], prev[PATH_MAX], tmp[PATH_MAX + 16];
+	struct buf old = { .secret = 1 };
+	unsigned uid, gid, mode;
+	size_t idx;
+	int existed, rc = -1;
+
+	if (sscanf(line, "file %zu %d %u %u %o %127s %4095[^\n]", &idx, &existed,
+	    &uid, &gid, &mode, svc, path) != 7)
+		return err_set(e, "corrupt journal line \"%.100s\"", line);
+	prev_path(state_dir, idx, prev, sizeof(prev));
+	if (existed && file_read(prev, FILE_CAP, &old, e) == -1)
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.certpull-new", path);
+	unlink(tmp);
+	if (restore_one(path, &old, existed, uid, gid, mode, e) == -1)
+		goto out;
+	if (strstr(services, svc) == NULL)
+		snprintf(services + strlen(services), len - strlen(services), "%s%s",
+		    services[0] ? "," : "", svc);
+	rc = 0;
+out:
+	buf_free(&old);
+	return rc;
+}
+
+int
+txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
+    struct err *e)
+{
+	char path[PATH_MAX], *text, *line, *save = NULL;
+	struct buf j = { 0 };
+	int rc = 0;
+
+	*recovered = 0;
+	services[0] = '\0';
+	snprintf(path, sizeof(path), "%s/journal", state_dir);
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if (file_read(path, FILE_CAP, &j, e) == -1 || buf_add_u8(&j, '\0') == -1) {
+		buf_free(&j);
+		return -1;
+	}
+	text = (char *)j.data;
+	if (strncmp(text, JOURNAL_MAGIC "\n", strlen(JOURNAL_MAGIC) + 1) != 0)
+		rc = err_set(e, "%s: not a certpull journal", path);
+	for (line = strtok_r(text, "\n", &save); rc == 0 && line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "file ", 5) == 0)
+			rc = recover_line(state_dir, line, services, len, e);
+	buf_free(&j);
+	if (rc == 0 && (unlink(path) == -1 || fsync_parent(path, e) == -1))
+		rc = err_set(e, "%s: %s", path, strerror(errno));
+	if (rc == 0)
+		*recovered = 1;
+	return rc;
+}

@@ -1,0 +1,72 @@
+/*
+ * The file side of an install, as one transaction over every file of the
+ * bundle:
+ *   stage    write each new file as PATH.certpull-new, created O_EXCL with
+ *            its final owner and mode before a byte is written, fsynced;
+ *   journal  save each replaced file's previous content under
+ *            STATE/prev/N and write STATE/journal (atomically) naming them;
+ *   swap     rename every staged file over its path, fsync the directories;
+ *   rollback put every previous file back (or remove files that were new);
+ *   finish   remove the journal once the new state is recorded.
+ * A journal found at start-up means an install was interrupted after it
+ * was written: txn_recover puts every file back, so that a node never
+ * keeps a new certificate beside an old key.
+ */
+#ifndef CP_TXN_H
+#define CP_TXN_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "pullconf.h"
+
+#define TXN_MAX_FILES	(PULL_MAX_SERVICES * PULL_MAX_FILES)
+
+struct txn_file {
+	const struct service	*svc;
+	const struct svc_file	*f;
+	struct buf		 new;		/* rendered content (owned) */
+	struct buf		 old;		/* previous content (owned) */
+	int			 existed;
+	int			 changed;
+	int			 staged;
+	int			 swapped;
+	uid_t			 old_uid;
+	gid_t			 old_gid;
+	mode_t			 old_mode;
+	char			 tmp[PATH_MAX];
+};
+
+struct txn {
+	const char	*state_dir;
+	uint64_t	 serial;
+	struct txn_file	 files[TXN_MAX_FILES];
+	size_t		 nfiles;
+};
+
+/* Reads each file's current content; marks the files whose content changes. */
+int	txn_compare(struct txn *t, struct err *e);
+/* Stages the changed files; on failure removes every temp file. 0 or -1. */
+int	txn_stage(struct txn *t, struct err *e);
+/* Saves previous contents, writes the journal, renames. 0 or -1. */
+int	txn_swap(struct txn *t, struct err *e);
+/* Restores every swapped file.  0, or -1 with e set (some file not restored). */
+int	txn_rollback(struct txn *t, struct err *e);
+/* Removes the journal.  0 or -1. */
+int	txn_finish(struct txn *t, struct err *e);
+/* Frees the buffers and removes temp files left behind. */
+void	txn_free(struct txn *t);
+/*
+ * If STATE/journal exists, restores every file it names and removes it.
+ * *recovered is set to 1 then, and the names of the services whose
+ * files were restored are written (comma separated) into services.
+ * Returns 0, or -1 with e set.
+ */
+int	txn_recover(const char *state_dir, int *recovered, char *services,
+	    size_t len, struct err *e);
+/* Test hook: if CERTPULL_TEST_CRASH_AT names step, die by SIGKILL there. */
+void	txn_crash_point(const char *step);
+
+#endif

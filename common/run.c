@@ -1,0 +1,123 @@
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+child(char *const argv[], int outfd)
+{
+	int null = open("/dev/null", O_RDONLY);
+
+	/* Own process group, so that a timeout kills everything it started. */
+	setpgid(0, 0);
+	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
+	    dup2(outfd, 2) == -1)
+		_exit(126);
+	execv(argv[0], argv);
+	dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Reads the child's output until EOF or the deadline; 0, or -1 on timeout. */
+static int
+collect_output(int fd, long long deadline, struct buf *out)
+{
+	char chunk[1024];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	for (;;) {
+		long long left = deadline - now_ms();
+
+		if (left <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) == -1 && errno != EINTR)
+			return -1;
+		if (pfd.revents == 0)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		if (out->len < RUN_OUTPUT_CAP)
+			buf_add(out, chunk, (size_t)n < RUN_OUTPUT_CAP - out->len ?
+			    (size_t)n : RUN_OUTPUT_CAP - out->len);
+	}
+}
+
+static void
+describe(struct err *e, char *const argv[], int status, int timed_out,
+    const struct buf *out)
+{
+	const char *tail = "";
+	int n = (int)out->len;
+
+	/* The end of the output is what the operator needs to see. */
+	while (n > 0 && (out->data[n - 1] == '\n' || out->data[n - 1] == '\r'))
+		n--;
+	if (n > 0)
+		tail = (const char *)out->data + (n > 200 ? n - 200 : 0);
+	if (n > 200)
+		n = 200;
+	if (timed_out)
+		err_set(e, "%s timed out and was killed%s%.*s", argv[0],
+		    n ? ": " : "", n, tail);
+	else if (WIFSIGNALED(status))
+		err_set(e, "%s killed by signal %d%s%.*s", argv[0], WTERMSIG(status),
+		    n ? ": " : "", n, tail);
+	else
+		err_set(e, "%s exited with status %d%s%.*s", argv[0],
+		    WEXITSTATUS(status), n ? ": " : "", n, tail);
+}
+
+int
+run_argv(char *const argv[], unsigned timeout_s, struct buf *out, struct err *e)
+{
+	struct buf local = { 0 };
+	struct buf *o = out ? out : &local;
+	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	int pipefd[2], status = 0, timed_out;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) == -1)
+		return err_set(e, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return err_set(e, "fork: %s", strerror(errno));
+	}
+	if (pid == 0)
+		child(argv, pipefd[1]);
+	close(pipefd[1]);
+	timed_out = collect_output(pipefd[0], deadline, o) == -1;
+	close(pipefd[0]);
+	if (timed_out)
+		kill(-pid, SIGKILL), kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		describe(e, argv, status, timed_out, o);
+		buf_free(&local);
+		return -1;
+	}
+	buf_free(&local);
+	return 0;
+}
