@@ -10,11 +10,14 @@
 
 #include <unistd.h>
 
+#include <libssh2.h>
+
 #include "bundle.h"
 #include "fsutil.h"
 #include "install.h"
 #include "log.h"
 #include "pullconf.h"
+#include "ssh.h"
 #include "state.h"
 #include "status.h"
 
@@ -30,6 +33,10 @@ static const char usage_text[] =
 "                 roll everything back on failure\n"
 "  receive        the same, reading the bundle from standard input (at most\n"
 "                 1 MiB) and printing one JSON line with the outcome\n"
+"  serve          the forced command for certpush's SSH key: runs receive or\n"
+"                 status --json as SSH_ORIGINAL_COMMAND asks, refuses anything else\n"
+"  fetch          download this node's latest bundle from the front over SFTP\n"
+"                 (the fetch: section) and install it if it is newer\n"
 "  status [--json]  installed serial and signer, each installed file's\n"
 "                 certificate (subject, names, notAfter, SHA-256), last outcome\n"
 "\n"
@@ -185,6 +192,51 @@ cmd_install(const char *config, const char *file)
 	return rc;
 }
 
+/* Reads this node's bundle from the front over SFTP into data. */
+static int
+fetch_bundle(const struct fetch *f, struct buf *data, struct err *e)
+{
+	struct ssh_target t = { f->host, (unsigned)f->port, f->user, f->identity,
+	    f->known_hosts, (unsigned)f->timeout };
+	struct ssh_conn c;
+	int rc = -1;
+
+	if (libssh2_init(0) != 0)
+		return err_set(e, "libssh2_init failed");
+	if (ssh_open(&c, &t, e) == 0)
+		rc = ssh_sftp_get(&c, f->path, BUNDLE_MAX_SIZE, data, e);
+	ssh_close(&c);
+	libssh2_exit();
+	return rc;
+}
+
+static int
+cmd_fetch(const char *config)
+{
+	struct pullconf c;
+	struct outcome *o = calloc(1, sizeof(*o));
+	struct buf data = { 0 };
+	struct err e;
+	int rc = 1;
+
+	if (o == NULL || load_config(config, &c) == -1) {
+		free(o);
+		return 1;
+	}
+	if (c.fetch.host == NULL)
+		log_warnx("fetch: no fetch: section in %s", config);
+	else if (fetch_bundle(&c.fetch, &data, &e) == -1)
+		log_warnx("fetch from %s: %s", c.fetch.host, e.msg);
+	else {
+		rc = (int)install_bundle(&c, data.data, data.len, o);
+		print_outcome("fetch", o);
+	}
+	buf_free(&data);
+	pullconf_free(&c);
+	free(o);
+	return rc;
+}
+
 static int
 cmd_status(const char *config, int json)
 {
@@ -196,6 +248,28 @@ cmd_status(const char *config, int json)
 	rc = print_status(&c, json);
 	pullconf_free(&c);
 	return rc;
+}
+
+/*
+ * The forced command of certpush's key in authorized_keys: the client's
+ * requested command only reaches us as SSH_ORIGINAL_COMMAND, and only
+ * the two requests certpush makes are allowed.
+ */
+static int
+cmd_serve(const char *config)
+{
+	const char *req = getenv("SSH_ORIGINAL_COMMAND");
+	const char *from = getenv("SSH_CLIENT");
+
+	if (req != NULL && strcmp(req, "receive") == 0)
+		return cmd_install(config, NULL);
+	if (req != NULL && strcmp(req, "status") == 0)
+		return cmd_status(config, 1);
+	log_to_syslog();
+	log_warnx("serve: refused command \"%.100s\" from %s", req ? req : "(none)",
+	    from ? from : "unknown");
+	fprintf(stderr, "certpull serve: only \"receive\" and \"status\" are allowed\n");
+	return 1;
 }
 
 int
@@ -236,6 +310,10 @@ main(int argc, char **argv)
 		return cmd_install(config, NULL);
 	if (strcmp(cmd, "status") == 0 && argc - optind == 1)
 		return cmd_status(config, 0);
+	if (strcmp(cmd, "serve") == 0 && argc - optind == 1)
+		return cmd_serve(config);
+	if (strcmp(cmd, "fetch") == 0 && argc - optind == 1)
+		return cmd_fetch(config);
 	if (strcmp(cmd, "status") == 0 && argc - optind == 2 &&
 	    strcmp(argv[optind + 1], "--json") == 0)
 		return cmd_status(config, 1);

@@ -7,7 +7,11 @@
 #include "yconf.h"
 
 static const char *const top_keys[] = { "node", "state_dir", "trusted_keys",
-    "grace", "services", NULL };
+    "grace", "services", "fetch", NULL };
+static const char *const fetch_keys[] = { "host", "port", "user", "identity",
+    "known_hosts", "path", "timeout", NULL };
+static const char *const fetch_required[] = { "host", "identity", "known_hosts",
+    "path", NULL };
 static const char *const top_required[] = { "node", "trusted_keys", "services", NULL };
 static const char *const svc_keys[] = { "name", "files", "check", "reload",
     "timeout", "haproxy_socket", "endpoints", NULL };
@@ -221,6 +225,29 @@ check_files_unique(struct yconf *y, const struct pullconf *c)
 }
 
 static int
+load_fetch(struct yconf *y, yaml_node_t *root, struct fetch *f)
+{
+	yaml_node_t *n = yconf_get(y, root, "fetch");
+
+	if (n == NULL)
+		return 0;
+	f->port = 22;
+	f->timeout = 60;
+	if (yconf_map(y, n, "fetch", fetch_keys, fetch_required) == -1 ||
+	    yconf_str(y, n, "fetch", "host", &f->host) == -1 ||
+	    yconf_uint(y, n, "fetch", "port", 1, 65535, &f->port) == -1 ||
+	    yconf_str(y, n, "fetch", "user", &f->user) == -1 ||
+	    yconf_str(y, n, "fetch", "identity", &f->identity) == -1 ||
+	    yconf_str(y, n, "fetch", "known_hosts", &f->known_hosts) == -1 ||
+	    yconf_str(y, n, "fetch", "path", &f->path) == -1 ||
+	    yconf_uint(y, n, "fetch", "timeout", 1, 3600, &f->timeout) == -1)
+		return -1;
+	if (f->user == NULL && (f->user = strdup("root")) == NULL)
+		return err_set(y->e, "out of memory");
+	return 0;
+}
+
+static int
 load_all(struct yconf *y, struct pullconf *c)
 {
 	yaml_node_t *root = yconf_root(y);
@@ -229,7 +256,7 @@ load_all(struct yconf *y, struct pullconf *c)
 	    yconf_str(y, root, "", "node", &c->node) == -1 ||
 	    yconf_str(y, root, "", "state_dir", &c->state_dir) == -1 ||
 	    yconf_uint(y, root, "", "grace", 0, 600, &c->grace) == -1 ||
-	    load_keys(y, root, c) == -1)
+	    load_keys(y, root, c) == -1 || load_fetch(y, root, &c->fetch) == -1)
 		return -1;
 	if (bundle_name_ok(c->node) == -1)
 		return yconf_error(y, yconf_get(y, root, "node"), "node",
@@ -293,5 +320,10 @@ pullconf_free(struct pullconf *c)
 	free(c->file);
 	free(c->node);
 	free(c->state_dir);
+	free(c->fetch.host);
+	free(c->fetch.user);
+	free(c->fetch.identity);
+	free(c->fetch.known_hosts);
+	free(c->fetch.path);
 	memset(c, 0, sizeof(*c));
 }

@@ -61,6 +61,17 @@ struct service {
 	size_t		  nendpoints;
 };
 
+/* Where certpull fetch gets this node's latest bundle (SFTP on the front). */
+struct fetch {
+	char		*host;
+	unsigned long	 port;
+	char		*user;
+	char		*identity;
+	char		*known_hosts;
+	char		*path;
+	unsigned long	 timeout;
+};
+
 struct pullconf {
 	char		*file;
 	char		*node;
@@ -70,6 +81,7 @@ struct pullconf {
 	size_t		 ntrusted;
 	struct service	*services;
 	size_t		 nservices;
+	struct fetch	 fetch;		/* fetch.host == NULL: not configured */
 };
 
 /* Loads and validates path into c.  0, or -1 with e naming file:line:col. */

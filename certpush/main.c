@@ -3,23 +3,39 @@
  * DKIM keys, validates them, and builds each target a signed bundle.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <libssh2.h>
+
 #include "build.h"
 #include "fsutil.h"
 #include "log.h"
+#include "push.h"
 #include "pushconf.h"
 #include "serial.h"
 #include "sig.h"
 
 static const char usage_text[] =
-"usage: certpush [-v] [-c FILE] COMMAND [ARGS]\n"
+"usage: certpush [-v] [-c FILE] --now [--dry-run] [--json] [--target NAME]\n"
+"       certpush [-v] [-c FILE] COMMAND [ARGS]\n"
+"\n"
+"  --now            build every target's bundle under a new serial, write it to\n"
+"                   the outbox, deliver it to all targets in parallel (SSH, or\n"
+"                   local certpull), print one line per target; exit 0 only if\n"
+"                   every target installed it or already had it\n"
+"  --dry-run        with --now: build and verify the bundles, connect and\n"
+"                   authenticate to each target, install nothing\n"
+"  --json           with --now or status: JSON output\n"
+"  --target NAME    with --now: only this target\n"
 "\n"
 "Commands:\n"
+"  status [--json]                per target: serial delivered vs current, last\n"
+"                                 success, last error, next retry\n"
 "  check-config                   validate the configuration; exit 0 if valid, 1 if not\n"
 "  keygen [-o FILE]               create a signing key (default: signing_key of the\n"
 "                                 configuration), mode 0600, never overwriting;\n"
@@ -178,18 +194,64 @@ cmd_bundle(const char *config, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_push(const char *config, const struct push_opts *o)
+{
+	struct pushconf c;
+	int rc;
+
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = push_now(&c, o);
+	pushconf_free(&c);
+	return rc;
+}
+
+static int
+cmd_status(const char *config, int argc, char **argv)
+{
+	struct pushconf c;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0, rc;
+
+	if (argc > 2 || (argc == 2 && !json))
+		return usage(64);
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = push_status(&c, json);
+	pushconf_free(&c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "now", no_argument, NULL, 'N' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "target", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct push_opts po = { 0 };
 	const char *config = PUSHCONF_DEFAULT, *cmd;
-	int ch, verbose = 0;
+	int ch, verbose = 0, now = 0;
 
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "+c:hv", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'N':
+			now = 1;
+			break;
+		case 'D':
+			po.dry_run = 1;
+			break;
+		case 'J':
+			po.json = 1;
+			break;
+		case 'T':
+			po.only = optarg;
+			break;
 		case 'c':
 			config = optarg;
 			break;
@@ -203,7 +265,13 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("certpush", verbose);
-	if (optind >= argc)
+	if (libssh2_init(0) != 0) {
+		log_warnx("libssh2_init failed");
+		return 1;
+	}
+	if (now && optind == argc)
+		return cmd_push(config, &po);
+	if (optind >= argc || now || po.dry_run || po.only)
 		return usage(64);
 	cmd = argv[optind];
 	argc -= optind;
@@ -214,6 +282,8 @@ main(int argc, char **argv)
 		return cmd_keygen(config, argc, argv);
 	if (strcmp(cmd, "bundle") == 0)
 		return cmd_bundle(config, argc, argv);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(config, argc, argv);
 	log_warnx("unknown command \"%s\"", cmd);
 	return usage(64);
 }

@@ -16,7 +16,8 @@ static const char *const cert_required[] = { "name", NULL };
 static const char *const dkim_keys[] = { "name", "key", "selector", "domain", NULL };
 static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
 static const char *const target_keys[] = { "name", "type", "host", "port", "user",
-    "identity", "known_hosts", "certpull_config", "timeout", "items", NULL };
+    "identity", "known_hosts", "certpull_config", "certpull", "timeout", "items",
+    NULL };
 static const char *const target_required[] = { "name", "items", NULL };
 
 /* Checks an item or node name against the bundle's character set. */
@@ -101,6 +102,7 @@ load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 	    yconf_str(y, n, where, "identity", &t->identity) == -1 ||
 	    yconf_str(y, n, where, "known_hosts", &t->known_hosts) == -1 ||
 	    yconf_str(y, n, where, "certpull_config", &t->certpull_config) == -1 ||
+	    yconf_str(y, n, where, "certpull", &t->certpull) == -1 ||
 	    yconf_uint(y, n, where, "timeout", 1, 3600, &t->timeout) == -1 ||
 	    yconf_strv(y, n, where, "items", PUSH_MAX_ITEMS, &t->items, &t->nitems) == -1)
 		return -1;
@@ -108,8 +110,14 @@ load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 	    t->known_hosts == NULL))
 		return yconf_error(y, n, where, "an ssh target needs host, identity "
 		    "and known_hosts");
-	if (t->user == NULL && (t->user = strdup("root")) == NULL)
+	if ((t->user == NULL && (t->user = strdup("root")) == NULL) ||
+	    (t->certpull == NULL && (t->certpull = strdup("/usr/sbin/certpull")) == NULL) ||
+	    (t->certpull_config == NULL &&
+	    (t->certpull_config = strdup("/etc/certpull/certpull.yaml")) == NULL))
 		return yconf_error(y, n, where, "out of memory");
+	if (t->certpull[0] != '/')
+		return yconf_error(y, yconf_get(y, n, "certpull"), where,
+		    "certpull \"%s\" must be an absolute path", t->certpull);
 	for (i = 0; i < t->nitems; i++)
 		if (pushconf_cert(c, t->items[i]) == NULL &&
 		    pushconf_dkim(c, t->items[i]) == NULL)
@@ -256,6 +264,7 @@ pushconf_free(struct pushconf *c)
 		free(t->identity);
 		free(t->known_hosts);
 		free(t->certpull_config);
+		free(t->certpull);
 		yconf_strv_free(t->items);
 	}
 	free(c->certs);

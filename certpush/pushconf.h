@@ -41,6 +41,7 @@ struct target {
 	char		 *identity;	/* Ed25519 private key for SSH */
 	char		 *known_hosts;
 	char		 *certpull_config;	/* local targets */
+	char		 *certpull;	/* local targets: the certpull binary */
 	unsigned long	  timeout;	/* seconds for the whole exchange */
 	char		**items;
 	size_t		  nitems;

@@ -19,5 +19,14 @@
  * its output.  out, if not NULL, receives the output (capped).
  */
 int	run_argv(char *const argv[], unsigned timeout_s, struct buf *out, struct err *e);
+/*
+ * Like run_argv, but feeds in (inlen bytes) to the command's standard
+ * input, keeps only its standard output in out (up to out_cap bytes; its
+ * standard error goes to ours), and returns its exit status in *status
+ * instead of failing on a non-zero one.  0, or -1 with e set (could not
+ * run, killed, timed out).
+ */
+int	run_argv_io(char *const argv[], unsigned timeout_s, const void *in,
+	    size_t inlen, struct buf *out, size_t out_cap, int *status, struct err *e);
 
 #endif

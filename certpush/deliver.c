@@ -1,0 +1,147 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+#include "jsonscan.h"
+#include "run.h"
+#include "ssh.h"
+
+const char *
+delivery_result_name(enum delivery_result r)
+{
+	switch (r) {
+	case DELIVERY_INSTALLED:
+		return "installed";
+	case DELIVERY_UNCHANGED:
+		return "unchanged";
+	case DELIVERY_REACHABLE:
+		return "reachable";
+	case DELIVERY_FAILED:
+		break;
+	}
+	return "failed";
+}
+
+struct answer {
+	char	result[32];
+	char	error[512];
+	char	step[64];
+	char	fpr[CERT_FPR_LEN];
+	char	serial[32];
+};
+
+static void
+on_value(void *arg, const char *path, const char *value, int is_string)
+{
+	struct answer *a = arg;
+
+	if (strcmp(path, "result") == 0 && is_string)
+		snprintf(a->result, sizeof(a->result), "%s", value);
+	else if (strcmp(path, "error") == 0 && is_string)
+		snprintf(a->error, sizeof(a->error), "%s", value);
+	else if (strcmp(path, "step") == 0 && is_string)
+		snprintf(a->step, sizeof(a->step), "%s", value);
+	else if (strcmp(path, "serial") == 0 && !is_string)
+		snprintf(a->serial, sizeof(a->serial), "%s", value);
+	else if (strcmp(path, "served.fingerprint") == 0 && is_string && a->fpr[0] == '\0')
+		snprintf(a->fpr, sizeof(a->fpr), "%s", value);
+}
+
+int
+parse_answer(struct delivery *d, const struct buf *answer, int status)
+{
+	struct answer a = { 0 };
+	size_t len = answer->len;
+	const char *text = (const char *)answer->data;
+
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (len == 0 || memchr(text, '\n', len) != NULL ||
+	    json_scan(text, len, on_value, &a) == -1) {
+		snprintf(d->error, sizeof(d->error), "certpull answered with exit status "
+		    "%d and no valid outcome line", status);
+		return -1;
+	}
+	d->serial = strtoull(a.serial, NULL, 10);
+	snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", a.fpr);
+	if (strcmp(a.result, "installed") == 0 && status == 0)
+		d->result = DELIVERY_INSTALLED;
+	else if (strcmp(a.result, "unchanged") == 0 && status == 2)
+		d->result = DELIVERY_UNCHANGED;
+	else if (strcmp(a.result, "failed") == 0 && status == 1)
+		snprintf(d->error, sizeof(d->error), "%s: %s", a.step, a.error);
+	else
+		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%s\" "
+		    "with exit status %d", a.result, status);
+	return d->result == DELIVERY_FAILED ? -1 : 0;
+}
+
+static void
+deliver_ssh(struct delivery *d)
+{
+	const struct target *t = d->t;
+	struct ssh_target st = { t->host, (unsigned)t->port, t->user, t->identity,
+	    t->known_hosts, (unsigned)t->timeout };
+	struct ssh_conn c;
+	struct buf answer = { 0 };
+	struct err e;
+	int status = -1;
+
+	if (ssh_open(&c, &st, &e) == -1) {
+		snprintf(d->error, sizeof(d->error), "%s", e.msg);
+		goto out;
+	}
+	if (d->dry_run) {
+		d->result = DELIVERY_REACHABLE;
+		goto out;
+	}
+	if (ssh_exec(&c, "receive", d->bundle->data, d->bundle->len, &answer,
+	    ANSWER_CAP, &status, &e) == -1) {
+		snprintf(d->error, sizeof(d->error), "%s (nothing is installed unless "
+		    "the target confirms)", e.msg);
+		goto out;
+	}
+	parse_answer(d, &answer, status);
+out:
+	ssh_close(&c);
+	buf_free(&answer);
+}
+
+static void
+deliver_local(struct delivery *d)
+{
+	const struct target *t = d->t;
+	char *argv[] = { t->certpull, "-c", t->certpull_config, "receive", NULL };
+	struct buf answer = { 0 };
+	struct err e;
+	int status;
+
+	if (d->dry_run) {
+		d->result = DELIVERY_REACHABLE;
+		return;
+	}
+	if (run_argv_io(argv, (unsigned)t->timeout, d->bundle->data, d->bundle->len,
+	    &answer, ANSWER_CAP, &status, &e) == -1)
+		snprintf(d->error, sizeof(d->error), "%s", e.msg);
+	else
+		parse_answer(d, &answer, status);
+	buf_free(&answer);
+}
+
+void
+deliver(struct delivery *d)
+{
+	long long start = ssh_now_ms();
+
+	d->result = DELIVERY_FAILED;
+	if (d->bundle == NULL)
+		return;
+	d->error[0] = '\0';
+	if (d->t->type == TARGET_LOCAL)
+		deliver_local(d);
+	else
+		deliver_ssh(d);
+	d->ms = ssh_now_ms() - start;
+}

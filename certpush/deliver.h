@@ -1,0 +1,40 @@
+/*
+ * Delivering one target's bundle: over SSH to "certpull serve" (which
+ * runs receive), or to a local certpull for the front's own services,
+ * and reading back certpull's one-line JSON outcome and exit status.
+ * Safe to call from several threads at once, one target per call.
+ */
+#ifndef CP_DELIVER_H
+#define CP_DELIVER_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "cert.h"
+#include "pushconf.h"
+
+#define ANSWER_CAP	(64 * 1024)	/* a hostile target cannot make us hold more */
+
+enum delivery_result { DELIVERY_INSTALLED, DELIVERY_UNCHANGED, DELIVERY_FAILED,
+	DELIVERY_REACHABLE };
+
+struct delivery {
+	const struct target	*t;
+	const struct buf	*bundle;	/* NULL if it could not be built */
+	int			 dry_run;	/* connect and authenticate only */
+	enum delivery_result	 result;
+	uint64_t		 serial;	/* as reported by the target */
+	char			 fingerprint[CERT_FPR_LEN];	/* first served */
+	char			 error[512];
+	long long		 ms;
+};
+
+void	deliver(struct delivery *d);
+const char *delivery_result_name(enum delivery_result r);
+/*
+ * Reads certpull's outcome line and exit status into d.  0 if they are
+ * well-formed and agree, -1 (d->error set) otherwise.
+ */
+int	parse_answer(struct delivery *d, const struct buf *answer, int status);
+
+#endif

@@ -1,0 +1,302 @@
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh2_sftp.h>
+
+#include "fsutil.h"
+#include "ssh.h"
+
+/* Ed25519 first; the rest only so that a host without one fails clearly. */
+#define HOSTKEY_PREF "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
+	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
+
+long long
+ssh_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+ssh_arm(struct ssh_conn *c)
+{
+	long long left = c->deadline_ms - ssh_now_ms();
+
+	if (left <= 0)
+		return -1;
+	libssh2_session_set_timeout(c->session, left);
+	return 0;
+}
+
+static int
+tcp_connect(const struct ssh_target *t, long long deadline, struct err *e)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char port[8];
+	int fd = -1, rc, soerr;
+
+	snprintf(port, sizeof(port), "%u", t->port);
+	if ((rc = getaddrinfo(t->host, port, &hints, &res)) != 0)
+		return err_set(e, "%s: %s", t->host, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct pollfd pfd;
+		socklen_t len = sizeof(soerr);
+		long long left = deadline - ssh_now_ms();
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		soerr = errno;
+		if (soerr == EINPROGRESS) {
+			soerr = ETIMEDOUT;
+			if (left > 0 && poll(&pfd, 1, (int)left) == 1)
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		}
+		if (soerr == 0)
+			break;
+		err_set(e, "connect to %s port %u: %s", t->host, t->port, strerror(soerr));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd != -1)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+static int
+knownhost_type(int hostkey_type)
+{
+	switch (hostkey_type) {
+	case LIBSSH2_HOSTKEY_TYPE_ED25519:
+		return LIBSSH2_KNOWNHOST_KEY_ED25519;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+	case LIBSSH2_HOSTKEY_TYPE_RSA:
+		return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+	}
+	return 0;
+}
+
+static int
+check_host_key(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
+{
+	LIBSSH2_KNOWNHOSTS *kh;
+	struct libssh2_knownhost *found = NULL;
+	const char *key;
+	size_t len;
+	int type, rc;
+
+	if ((key = libssh2_session_hostkey(c->session, &len, &type)) == NULL ||
+	    knownhost_type(type) == 0)
+		return err_set(e, "%s: no usable host key", t->host);
+	if ((kh = libssh2_knownhost_init(c->session)) == NULL)
+		return err_set(e, "out of memory");
+	if (libssh2_knownhost_readfile(kh, t->known_hosts,
+	    LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		libssh2_knownhost_free(kh);
+		return err_set(e, "%s: cannot read known_hosts", t->known_hosts);
+	}
+	rc = libssh2_knownhost_checkp(kh, t->host, (int)t->port, key, len,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+	    knownhost_type(type), &found);
+	libssh2_knownhost_free(kh);
+	switch (rc) {
+	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+		return 0;
+	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		return err_set(e, "HOST KEY MISMATCH for %s port %u: the key differs from "
+		    "%s: possible man-in-the-middle attack; refusing to connect",
+		    t->host, t->port, t->known_hosts);
+	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+		return err_set(e, "%s port %u: host key (type %d) not in %s; add it with "
+		    "ssh-keyscan -t ed25519", t->host, t->port, type, t->known_hosts);
+	}
+	return err_set(e, "%s: host key check failed", t->host);
+}
+
+static int
+session_error(struct ssh_conn *c, struct err *e, const char *what)
+{
+	char *msg = NULL;
+
+	if (ssh_now_ms() >= c->deadline_ms)
+		return err_set(e, "%s: timed out", what);
+	libssh2_session_last_error(c->session, &msg, NULL, 0);
+	return err_set(e, "%s: %s", what, msg ? msg : "failed");
+}
+
+int
+ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->deadline_ms = ssh_now_ms() + (long long)t->timeout_s * 1000;
+	if (file_check_secret(t->identity, e) == -1)
+		return -1;
+	if ((c->fd = tcp_connect(t, c->deadline_ms, e)) == -1)
+		return -1;
+	if ((c->session = libssh2_session_init()) == NULL)
+		return err_set(e, "out of memory");
+	libssh2_session_set_blocking(c->session, 1);
+	libssh2_session_method_pref(c->session, LIBSSH2_METHOD_HOSTKEY, HOSTKEY_PREF);
+	if (ssh_arm(c) == -1 || libssh2_session_handshake(c->session, c->fd) != 0)
+		return session_error(c, e, "SSH handshake");
+	if (check_host_key(c, t, e) == -1)
+		return -1;
+	if (ssh_arm(c) == -1 || libssh2_userauth_publickey_fromfile_ex(c->session,
+	    t->user, (unsigned)strlen(t->user), NULL, t->identity, NULL) != 0)
+		return session_error(c, e, "SSH authentication");
+	return 0;
+}
+
+/* Writes all of in to the channel, bounded by the deadline. */
+static int
+channel_write_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const uint8_t *in,
+    size_t len, struct err *e)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if (ssh_arm(c) == -1)
+			return err_set(e, "sending the bundle: timed out");
+		n = libssh2_channel_write(ch, (const char *)in, len);
+		if (n < 0)
+			return session_error(c, e, "sending the bundle");
+		in += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads stdout to EOF; more than cap bytes is an error (a hostile peer). */
+static int
+channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
+    size_t cap, struct err *e)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (ssh_arm(c) == -1)
+			return err_set(e, "waiting for the answer: timed out");
+		n = libssh2_channel_read(ch, chunk, sizeof(chunk));
+		if (n == 0 && libssh2_channel_eof(ch))
+			return 0;
+		if (n < 0)
+			return session_error(c, e, "reading the answer");
+		if ((size_t)n > cap - out->len)
+			return err_set(e, "the answer exceeds %zu bytes", cap);
+		if (buf_add(out, chunk, (size_t)n) == -1)
+			return err_set(e, "out of memory");
+	}
+}
+
+int
+ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
+    struct buf *out, size_t out_cap, int *status, struct err *e)
+{
+	LIBSSH2_CHANNEL *ch;
+	int rc = -1;
+
+	if (ssh_arm(c) == -1 || (ch = libssh2_channel_open_session(c->session)) == NULL)
+		return session_error(c, e, "opening a channel");
+	if (ssh_arm(c) == -1 || libssh2_channel_exec(ch, command) != 0) {
+		session_error(c, e, "starting the remote command");
+		goto out;
+	}
+	if (in != NULL && channel_write_all(c, ch, in, inlen, e) == -1)
+		goto out;
+	if (ssh_arm(c) == -1 || libssh2_channel_send_eof(ch) != 0) {
+		session_error(c, e, "closing the input");
+		goto out;
+	}
+	if (channel_read_all(c, ch, out, out_cap, e) == -1)
+		goto out;
+	if (ssh_arm(c) == -1 || libssh2_channel_close(ch) != 0 ||
+	    libssh2_channel_wait_closed(ch) != 0) {
+		session_error(c, e, "closing the channel");
+		goto out;
+	}
+	*status = libssh2_channel_get_exit_status(ch);
+	rc = 0;
+out:
+	libssh2_channel_free(ch);
+	return rc;
+}
+
+int
+ssh_sftp_get(struct ssh_conn *c, const char *path, size_t cap, struct buf *out,
+    struct err *e)
+{
+	LIBSSH2_SFTP *sftp;
+	LIBSSH2_SFTP_HANDLE *h = NULL;
+	char chunk[16384];
+	ssize_t n;
+	int rc = -1;
+
+	if (ssh_arm(c) == -1 || (sftp = libssh2_sftp_init(c->session)) == NULL)
+		return session_error(c, e, "starting SFTP");
+	if (ssh_arm(c) == -1 || (h = libssh2_sftp_open(sftp, path, LIBSSH2_FXF_READ,
+	    0)) == NULL) {
+		err_set(e, "SFTP open %s: error %lu", path, libssh2_sftp_last_error(sftp));
+		goto out;
+	}
+	for (;;) {
+		if (ssh_arm(c) == -1) {
+			err_set(e, "SFTP read %s: timed out", path);
+			goto out;
+		}
+		if ((n = libssh2_sftp_read(h, chunk, sizeof(chunk))) == 0)
+			break;
+		if (n < 0) {
+			session_error(c, e, "SFTP read");
+			goto out;
+		}
+		if ((size_t)n > cap - out->len) {
+			err_set(e, "SFTP %s: larger than %zu bytes", path, cap);
+			goto out;
+		}
+		if (buf_add(out, chunk, (size_t)n) == -1) {
+			err_set(e, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (h != NULL)
+		libssh2_sftp_close(h);
+	libssh2_sftp_shutdown(sftp);
+	return rc;
+}
+
+void
+ssh_close(struct ssh_conn *c)
+{
+	if (c->session != NULL) {
+		libssh2_session_set_timeout(c->session, 1000);
+		libssh2_session_disconnect(c->session, "done");
+		libssh2_session_free(c->session);
+	}
+	if (c->fd != -1)
+		close(c->fd);
+	c->session = NULL;
+	c->fd = -1;
+}
