@@ -20,5 +20,12 @@
  */
 int	build_bundle(const struct pushconf *c, const struct target *t, EVP_PKEY *sk,
 	    uint64_t serial, time_t now, struct buf *out, struct err *e);
+/*
+ * The digest of what t would receive now (entry names and contents, not
+ * serial or times): equal digests mean nothing changed for t.  0, or -1
+ * with e naming the invalid item.
+ */
+int	content_digest(const struct pushconf *c, const struct target *t, time_t now,
+	    uint8_t out[32], struct err *e);
 
 #endif

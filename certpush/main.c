@@ -13,6 +13,7 @@
 #include <libssh2.h>
 
 #include "build.h"
+#include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "push.h"
@@ -22,6 +23,7 @@
 
 static const char usage_text[] =
 "usage: certpush [-v] [-c FILE] --now [--dry-run] [--json] [--target NAME]\n"
+"                [--lineage DIR]\n"
 "       certpush [-v] [-c FILE] COMMAND [ARGS]\n"
 "\n"
 "  --now            build every target's bundle under a new serial, write it to\n"
@@ -32,8 +34,14 @@ static const char usage_text[] =
 "                   authenticate to each target, install nothing\n"
 "  --json           with --now or status: JSON output\n"
 "  --target NAME    with --now: only this target\n"
+"  --lineage DIR    with --now: only targets that receive this certbot lineage\n"
+"                   (the deploy hook passes $RENEWED_LINEAGE)\n"
 "\n"
 "Commands:\n"
+"  run [--syslog]                 the watch daemon: push by itself after each\n"
+"                                 renewal or new DKIM key, retry failed targets;\n"
+"                                 logs to stderr, or to syslog with --syslog;\n"
+"                                 SIGHUP reloads the configuration\n"
 "  status [--json]                per target: serial delivered vs current, last\n"
 "                                 success, last error, next retry\n"
 "  check-config                   validate the configuration; exit 0 if valid, 1 if not\n"
@@ -231,6 +239,7 @@ main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "target", required_argument, NULL, 'T' },
+		{ "lineage", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push_opts po = { 0 };
@@ -252,6 +261,9 @@ main(int argc, char **argv)
 		case 'T':
 			po.only = optarg;
 			break;
+		case 'L':
+			po.lineage = optarg;
+			break;
 		case 'c':
 			config = optarg;
 			break;
@@ -271,7 +283,7 @@ main(int argc, char **argv)
 	}
 	if (now && optind == argc)
 		return cmd_push(config, &po);
-	if (optind >= argc || now || po.dry_run || po.only)
+	if (optind >= argc || now || po.dry_run || po.only || po.lineage)
 		return usage(64);
 	cmd = argv[optind];
 	argc -= optind;
@@ -284,6 +296,12 @@ main(int argc, char **argv)
 		return cmd_bundle(config, argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(config, argc, argv);
+	if (strcmp(cmd, "run") == 0 && (argc == 1 ||
+	    (argc == 2 && strcmp(argv[1], "--syslog") == 0))) {
+		if (argc == 2)
+			log_to_syslog();
+		return daemon_run(config);
+	}
 	log_warnx("unknown command \"%s\"", cmd);
 	return usage(64);
 }

@@ -22,7 +22,7 @@
 #include "tstate.h"
 
 struct pool {
-	struct delivery	*d;
+	struct delivery	**d;
 	size_t		 n;
 	size_t		 next;		/* taken atomically by the workers */
 };
@@ -34,28 +34,8 @@ worker(void *arg)
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_SEQ_CST)) < p->n)
-		deliver(&p->d[i]);
+		deliver(p->d[i]);
 	return NULL;
-}
-
-/* Delivers every entry with at most conc threads; a slow one holds one slot. */
-static void
-deliver_all(struct delivery *d, size_t n, unsigned long conc)
-{
-	struct pool p = { d, n, 0 };
-	pthread_t th[256];
-	size_t i, nth = conc < n ? conc : n;
-
-	if (nth > sizeof(th) / sizeof(th[0]))
-		nth = sizeof(th) / sizeof(th[0]);
-	for (i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, worker, &p) != 0)
-			break;
-	if (i == 0)
-		worker(&p);
-	nth = i;
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
 }
 
 static int
@@ -72,19 +52,62 @@ write_outbox(const struct pushconf *c, const char *name, const struct buf *b,
 	return file_write_atomic(path, b->data, b->len, geteuid(), getegid(), 0600, e);
 }
 
+/* One target's part of a push. */
+struct job {
+	struct delivery	d;
+	struct buf	bundle;
+	struct tstate	ts;
+	uint8_t		content[32];
+	uint64_t	serial;
+};
+
+static int
+same_lineage(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+
+	if (realpath(a, ra) == NULL || realpath(b, rb) == NULL)
+		return strcmp(a, b) == 0;
+	return strcmp(ra, rb) == 0;
+}
+
+static int
+receives_lineage(const struct pushconf *c, const struct target *t, const char *lineage)
+{
+	const struct cert_source *s;
+	size_t i;
+
+	for (i = 0; i < t->nitems; i++)
+		if ((s = pushconf_cert(c, t->items[i])) != NULL && s->lineage != NULL &&
+		    same_lineage(s->lineage, lineage))
+			return 1;
+	return 0;
+}
+
+/* Whether t takes part, by the options; loads its state into j. */
 static int
 selected(const struct pushconf *c, const struct target *t, const struct push_opts *o,
-    uint64_t last_serial)
+    struct job *j, time_t now)
 {
-	struct tstate ts;
 	struct err e;
 
-	if (o->only != NULL)
-		return strcmp(o->only, t->name) == 0;
-	if (!o->retry_only)
+	if (tstate_load(c->state_dir, t->name, &j->ts, &e) == -1) {
+		log_warnx("%s", e.msg);
+		return 0;
+	}
+	if ((o->only != NULL && strcmp(o->only, t->name) != 0) ||
+	    (o->lineage != NULL && !receives_lineage(c, t, o->lineage)))
+		return 0;
+	if (o->retry)
+		return j->ts.delivered < j->ts.built &&
+		    (!o->due_only || j->ts.next_retry <= now);
+	if (!o->changed_only)
 		return 1;
-	return tstate_load(c->state_dir, t->name, &ts, &e) == 0 &&
-	    ts.delivered < last_serial;
+	if (content_digest(c, t, now, j->content, &e) == -1) {
+		log_warnx("%s: renewal refused, nothing pushed: %s", t->name, e.msg);
+		return 0;
+	}
+	return memcmp(j->content, j->ts.content, sizeof(j->content)) != 0;
 }
 
 /*
@@ -101,96 +124,101 @@ read_outbox(const struct pushconf *c, const char *name, struct buf *b, struct er
 	return file_read(path, BUNDLE_MAX_SIZE, b, e);
 }
 
-/* Builds (or, for retries, reads) the bundles; a failure marks that target. */
-static void
-build_all(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
-    struct delivery *d, struct buf *bundles, size_t n)
+/* Builds (or, for retries, reads) a job's bundle. 0, or -1 with d.error set. */
+static int
+prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
+    int dry_run, struct job *j)
 {
 	time_t now = time(NULL);
 	struct err e;
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (retry && read_outbox(c, d[i].t->name, &bundles[i], &e) == -1) {
-			snprintf(d[i].error, sizeof(d[i].error), "no bundle to retry: %s",
-			    e.msg);
-			continue;
-		}
-		if (!retry && (build_bundle(c, d[i].t, sk, serial, now, &bundles[i],
-		    &e) == -1 ||
-		    write_outbox(c, d[i].t->name, &bundles[i], &e) == -1)) {
-			snprintf(d[i].error, sizeof(d[i].error), "bundle not built: %s", e.msg);
-			log_warnx("%s: %s", d[i].t->name, d[i].error);
-			continue;
-		}
-		d[i].bundle = &bundles[i];
+	if (retry) {
+		j->serial = j->ts.built;
+		if (read_outbox(c, j->d.t->name, &j->bundle, &e) == -1)
+			goto fail;
+	} else {
+		j->serial = serial;
+		if (content_digest(c, j->d.t, now, j->content, &e) == -1 ||
+		    build_bundle(c, j->d.t, sk, serial, now, &j->bundle, &e) == -1 ||
+		    (!dry_run && write_outbox(c, j->d.t->name, &j->bundle, &e) == -1))
+			goto fail;
+		j->ts.built = serial;
+		memcpy(j->ts.content, j->content, sizeof(j->content));
 	}
+	j->d.bundle = &j->bundle;
+	return 0;
+fail:
+	snprintf(j->d.error, sizeof(j->d.error), "%s: %s", retry ?
+	    "no bundle to retry" : "bundle not built", e.msg);
+	log_warnx("%s: %s", j->d.t->name, j->d.error);
+	return -1;
 }
 
 static void
-record(const struct pushconf *c, const struct delivery *d, uint64_t serial,
-    int dry_run)
+record(const struct pushconf *c, struct job *j, int dry_run)
 {
-	struct tstate ts;
+	struct tstate *ts = &j->ts;
 	struct err e;
 
-	if (dry_run || tstate_load(c->state_dir, d->t->name, &ts, &e) == -1)
+	if (dry_run)
 		return;
-	if (d->result == DELIVERY_FAILED) {
-		ts.attempts++;
-		ts.next_retry = time(NULL) + tstate_backoff(ts.attempts);
-		snprintf(ts.error, sizeof(ts.error), "%s", d->error);
+	if (j->d.result == DELIVERY_FAILED) {
+		ts->attempts++;
+		ts->next_retry = time(NULL) + tstate_backoff(ts->attempts);
+		snprintf(ts->error, sizeof(ts->error), "%s", j->d.error);
 	} else {
-		ts.delivered = serial;
-		ts.success = time(NULL);
-		ts.attempts = 0;
-		ts.next_retry = 0;
-		ts.error[0] = '\0';
+		ts->delivered = j->serial;
+		ts->success = time(NULL);
+		ts->attempts = 0;
+		ts->next_retry = 0;
+		ts->error[0] = '\0';
 	}
-	if (tstate_save(c->state_dir, d->t->name, &ts, &e) == -1)
+	if (tstate_save(c->state_dir, j->d.t->name, ts, &e) == -1)
 		log_warnx("%s", e.msg);
 }
 
 static void
-report_text(const struct delivery *d, size_t n, uint64_t serial)
+report_text(const struct job *j, size_t n)
 {
 	size_t i, ok = 0;
 
 	for (i = 0; i < n; i++) {
-		printf("%-16s %-10s serial %-12" PRIu64 " %-8s %.2fs%s%s\n", d[i].t->name,
-		    delivery_result_name(d[i].result), d[i].serial ? d[i].serial : serial,
-		    d[i].fingerprint[0] ? d[i].fingerprint : "-", d[i].ms / 1000.0,
-		    d[i].error[0] ? "  error: " : "", d[i].error);
-		ok += d[i].result != DELIVERY_FAILED;
+		const struct delivery *d = &j[i].d;
+
+		printf("%-16s %-10s serial %-12" PRIu64 " %-8s %.2fs%s%s\n", d->t->name,
+		    delivery_result_name(d->result), d->serial ? d->serial : j[i].serial,
+		    d->fingerprint[0] ? d->fingerprint : "-", d->ms / 1000.0,
+		    d->error[0] ? "  error: " : "", d->error);
+		ok += d->result != DELIVERY_FAILED;
 	}
-	printf("serial %" PRIu64 ": %zu of %zu targets ok, %zu failed\n", serial, ok, n,
-	    n - ok);
+	printf("%zu of %zu targets ok, %zu failed\n", ok, n, n - ok);
+	fflush(stdout);
 }
 
 static void
-report_json(const struct delivery *d, size_t n, uint64_t serial)
+report_json(const struct job *j, size_t n)
 {
 	struct buf b = { 0 };
 	size_t i, ok = 0;
 
-	buf_add_u8(&b, '{');
-	json_kv_u64(&b, "serial", serial);
-	buf_add_str(&b, ",\"targets\":[");
+	buf_add_str(&b, "{\"targets\":[");
 	for (i = 0; i < n; i++) {
+		const struct delivery *d = &j[i].d;
+
 		buf_add_str(&b, i ? ",{" : "{");
-		json_kv_str(&b, "name", d[i].t->name);
+		json_kv_str(&b, "name", d->t->name);
 		buf_add_u8(&b, ',');
-		json_kv_str(&b, "result", delivery_result_name(d[i].result));
+		json_kv_str(&b, "result", delivery_result_name(d->result));
 		buf_add_u8(&b, ',');
-		json_kv_u64(&b, "serial", d[i].serial);
+		json_kv_u64(&b, "serial", d->serial ? d->serial : j[i].serial);
 		buf_add_u8(&b, ',');
-		json_kv_str(&b, "fingerprint", d[i].fingerprint[0] ? d[i].fingerprint : NULL);
+		json_kv_str(&b, "fingerprint", d->fingerprint[0] ? d->fingerprint : NULL);
 		buf_add_u8(&b, ',');
-		json_kv_i64(&b, "ms", d[i].ms);
+		json_kv_i64(&b, "ms", d->ms);
 		buf_add_u8(&b, ',');
-		json_kv_str(&b, "error", d[i].error[0] ? d[i].error : NULL);
+		json_kv_str(&b, "error", d->error[0] ? d->error : NULL);
 		buf_add_u8(&b, '}');
-		ok += d[i].result != DELIVERY_FAILED;
+		ok += d->result != DELIVERY_FAILED;
 	}
 	buf_add_str(&b, "],");
 	json_kv_u64(&b, "ok", ok);
@@ -198,60 +226,108 @@ report_json(const struct delivery *d, size_t n, uint64_t serial)
 	json_kv_u64(&b, "failed", n - ok);
 	buf_add_str(&b, "}\n");
 	fwrite(b.data, 1, b.len, stdout);
+	fflush(stdout);
 	buf_free(&b);
+}
+
+/* Delivers the prepared jobs in parallel, with at most conc at once. */
+static void
+deliver_jobs(struct job *j, size_t n, unsigned long conc)
+{
+	struct delivery **d = calloc(n, sizeof(*d));
+	struct pool p = { d, n, 0 };
+	pthread_t th[256];
+	size_t i, nth = conc < n ? conc : n;
+
+	if (d == NULL) {
+		for (i = 0; i < n; i++)
+			deliver(&j[i].d);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		d[i] = &j[i].d;
+	if (nth > sizeof(th) / sizeof(th[0]))
+		nth = sizeof(th) / sizeof(th[0]);
+	for (i = 0; i < nth; i++)
+		if (pthread_create(&th[i], NULL, worker, &p) != 0)
+			break;
+	if (i == 0)
+		worker(&p);
+	nth = i;
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	free(d);
 }
 
 int
 push_now(const struct pushconf *c, const struct push_opts *o)
 {
-	struct delivery *d = calloc(c->ntargets, sizeof(*d));
-	struct buf *bundles = calloc(c->ntargets, sizeof(*bundles));
+	struct job *j = calloc(c->ntargets, sizeof(*j));
 	EVP_PKEY *sk = NULL;
-	uint64_t serial = 0, last = 0;
+	uint64_t serial = 0;
+	time_t now = time(NULL);
 	struct err e;
 	size_t i, n = 0, failed = 0;
-	int rc = 1;
 
-	if (d == NULL || bundles == NULL || serial_last(c->state_dir, &last, &e) == -1 ||
-	    (sk = sig_load_secret(c->signing_key, &e)) == NULL) {
-		log_warnx("%s", d && bundles ? e.msg : "out of memory");
-		goto out;
+	if (j == NULL)
+		return 1;
+	for (i = 0; i < c->ntargets; i++) {
+		j[n].d.t = &c->targets[i];
+		j[n].d.dry_run = o->dry_run;
+		if (selected(c, &c->targets[i], o, &j[n], now))
+			n++;
+		else
+			memset(&j[n], 0, sizeof(j[n]));
 	}
-	for (i = 0; i < c->ntargets; i++)
-		if (selected(c, &c->targets[i], o, last)) {
-			d[n].t = &c->targets[i];
-			d[n++].dry_run = o->dry_run;
-		}
 	if (n == 0) {
-		log_warnx(o->only ? "no target named \"%s\"" : "no target to push to%s",
-		    o->only ? o->only : "");
-		rc = o->only ? 1 : 0;
-		goto out;
+		if (o->only != NULL)
+			log_warnx("no target named \"%s\" to push to", o->only);
+		free(j);
+		return o->only != NULL ? 1 : 0;
 	}
-	if (o->retry_only)
-		serial = last;
-	else if (serial_next(c->state_dir, time(NULL), &serial, &e) == -1) {
+	/* A dry run builds with the next serial but does not consume it. */
+	if (!o->retry && ((sk = sig_load_secret(c->signing_key, &e)) == NULL ||
+	    (o->dry_run ? serial_last(c->state_dir, &serial, &e) :
+	    serial_next(c->state_dir, now, &serial, &e)) == -1)) {
 		log_warnx("%s", e.msg);
-		goto out;
+		EVP_PKEY_free(sk);
+		free(j);
+		return 1;
 	}
-	build_all(c, sk, serial, o->retry_only, d, bundles, n);
-	deliver_all(d, n, c->concurrency);
+	if (o->dry_run)
+		serial = serial + 1 > (uint64_t)now ? serial + 1 : (uint64_t)now;
+	for (i = 0; i < n; i++)
+		prepare_job(c, sk, serial, o->retry, o->dry_run, &j[i]);
+	deliver_jobs(j, n, c->concurrency);
 	for (i = 0; i < n; i++) {
-		record(c, &d[i], serial, o->dry_run);
-		failed += d[i].result == DELIVERY_FAILED;
+		record(c, &j[i], o->dry_run);
+		failed += j[i].d.result == DELIVERY_FAILED;
 	}
 	if (o->json)
-		report_json(d, n, serial);
+		report_json(j, n);
 	else
-		report_text(d, n, serial);
-	rc = failed ? 1 : 0;
-out:
-	for (i = 0; bundles != NULL && i < c->ntargets; i++)
-		buf_free(&bundles[i]);
-	free(bundles);
-	free(d);
+		report_text(j, n);
+	for (i = 0; i < n; i++)
+		buf_free(&j[i].bundle);
+	free(j);
 	EVP_PKEY_free(sk);
-	return rc;
+	return failed ? 1 : 0;
+}
+
+time_t
+push_next_retry(const struct pushconf *c)
+{
+	struct tstate ts;
+	struct err e;
+	time_t next = 0;
+	size_t i;
+
+	for (i = 0; i < c->ntargets; i++)
+		if (tstate_load(c->state_dir, c->targets[i].name, &ts, &e) == 0 &&
+		    ts.delivered < ts.built && ts.next_retry != 0 &&
+		    (next == 0 || ts.next_retry < next))
+			next = ts.next_retry;
+	return next;
 }
 
 int
@@ -268,27 +344,34 @@ push_status(const struct pushconf *c, int json)
 		return 1;
 	}
 	buf_add_u8(&b, '{');
-	json_kv_u64(&b, "current_serial", current);
+	json_kv_u64(&b, "last_serial", current);
 	buf_add_str(&b, ",\"targets\":[");
 	if (!json)
-		printf("current serial %" PRIu64 "\n", current);
+		printf("%-16s %-12s %-12s %-7s %-20s %-20s %s\n", "TARGET", "DELIVERED",
+		    "CURRENT", "STATE", "LAST SUCCESS", "NEXT RETRY", "LAST ERROR");
 	for (i = 0; i < c->ntargets; i++) {
 		const char *name = c->targets[i].name;
+		char ok[32], retry[32];
+		struct tm tm;
 
 		if (tstate_load(c->state_dir, name, &ts, &e) == -1)
 			snprintf(ts.error, sizeof(ts.error), "%s", e.msg);
+		strftime(ok, sizeof(ok), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ts.success, &tm));
+		strftime(retry, sizeof(retry), "%Y-%m-%dT%H:%M:%SZ",
+		    gmtime_r(&ts.next_retry, &tm));
 		if (!json)
-			printf("%-16s delivered %-12" PRIu64 " %-8s last success %lld  "
-			    "next retry %lld%s%s\n", name, ts.delivered,
-			    ts.delivered >= current ? "current" : "BEHIND",
-			    (long long)ts.success, (long long)ts.next_retry,
-			    ts.error[0] ? "  error: " : "", ts.error);
+			printf("%-16s %-12" PRIu64 " %-12" PRIu64 " %-7s %-20s %-20s %s\n",
+			    name, ts.delivered, ts.built, ts.delivered >= ts.built ?
+			    "ok" : "BEHIND", ts.success ? ok : "never",
+			    ts.next_retry ? retry : "-", ts.error[0] ? ts.error : "-");
 		buf_add_str(&b, i ? ",{" : "{");
 		json_kv_str(&b, "name", name);
 		buf_add_u8(&b, ',');
 		json_kv_u64(&b, "delivered", ts.delivered);
-		buf_add_str(&b, ts.delivered >= current ? ",\"current\":true," :
-		    ",\"current\":false,");
+		buf_add_u8(&b, ',');
+		json_kv_u64(&b, "current", ts.built);
+		buf_add_str(&b, ts.delivered >= ts.built ? ",\"behind\":false," :
+		    ",\"behind\":true,");
 		json_kv_i64(&b, "last_success", (int64_t)ts.success);
 		buf_add_u8(&b, ',');
 		json_kv_u64(&b, "attempts", ts.attempts);

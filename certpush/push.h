@@ -7,17 +7,24 @@
 #ifndef CP_PUSH_H
 #define CP_PUSH_H
 
+#include <time.h>
+
 #include "pushconf.h"
 
 struct push_opts {
 	int		 dry_run;
 	int		 json;
 	const char	*only;		/* a single target, or NULL */
-	int		 retry_only;	/* only targets behind the current serial */
+	const char	*lineage;	/* only targets that receive this lineage */
+	int		 changed_only;	/* skip targets whose content is unchanged */
+	int		 retry;		/* resend the outbox bundle to targets behind it */
+	int		 due_only;	/* with retry: only those whose retry is due */
 };
 
 /* Returns the exit status: 0 if every target installed or was unchanged. */
 int	push_now(const struct pushconf *c, const struct push_opts *o);
+/* The earliest scheduled retry over all targets, or 0 if none. */
+time_t	push_next_retry(const struct pushconf *c);
 /* Prints every target's delivery state.  Returns 0 or 1. */
 int	push_status(const struct pushconf *c, int json);
 

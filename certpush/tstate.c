@@ -41,7 +41,17 @@ tstate_load(const char *state_dir, const char *name, struct tstate *ts,
 	}
 	for (line = strtok_r((char *)b.data, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "delivered %" SCNu64, &ts->delivered) == 1 ||
+		if (strncmp(line, "content ", 8) == 0 && strlen(line + 8) == 64) {
+			for (size_t i = 0; i < 32; i++) {
+				unsigned x;
+
+				if (sscanf(line + 8 + 2 * i, "%2x", &x) == 1)
+					ts->content[i] = (uint8_t)x;
+			}
+			continue;
+		}
+		if (sscanf(line, "built %" SCNu64, &ts->built) == 1 ||
+		    sscanf(line, "delivered %" SCNu64, &ts->delivered) == 1 ||
 		    sscanf(line, "attempts %u", &ts->attempts) == 1)
 			continue;
 		if (sscanf(line, "success %lld", &v) == 1)
@@ -59,7 +69,8 @@ int
 tstate_save(const char *state_dir, const char *name, const struct tstate *ts,
     struct err *e)
 {
-	char path[PATH_MAX], dir[PATH_MAX], text[1024], error[sizeof(ts->error)];
+	char path[PATH_MAX], dir[PATH_MAX], text[1200], error[sizeof(ts->error)];
+	char content[65];
 	size_t i;
 
 	snprintf(dir, sizeof(dir), "%s/targets", state_dir);
@@ -71,9 +82,12 @@ tstate_save(const char *state_dir, const char *name, const struct tstate *ts,
 	for (i = 0; error[i] != '\0'; i++)
 		if (error[i] == '\n' || error[i] == '\r')
 			error[i] = ' ';
+	for (i = 0; i < 32; i++)
+		snprintf(content + 2 * i, 3, "%02x", ts->content[i]);
 	state_path(state_dir, name, path, sizeof(path));
-	snprintf(text, sizeof(text), "delivered %" PRIu64 "\nsuccess %lld\n"
-	    "attempts %u\nnext_retry %lld\nerror %s\n", ts->delivered,
+	snprintf(text, sizeof(text), "built %" PRIu64 "\ncontent %s\ndelivered %" PRIu64
+	    "\nsuccess %lld\nattempts %u\nnext_retry %lld\nerror %s\n", ts->built,
+	    content, ts->delivered,
 	    (long long)ts->success, ts->attempts, (long long)ts->next_retry, error);
 	return file_write_atomic(path, text, strlen(text), geteuid(), getegid(),
 	    0600, e);

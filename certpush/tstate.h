@@ -1,6 +1,7 @@
 /*
  * Per-target delivery state, STATE/targets/NAME, written atomically:
- * the last serial delivered, when it last succeeded, the last error,
+ * the serial and content digest of its bundle in the outbox, the last
+ * serial delivered, when it last succeeded, the last error,
  * the number of failed attempts in a row and when to retry.
  */
 #ifndef CP_TSTATE_H
@@ -12,6 +13,8 @@
 #include "err.h"
 
 struct tstate {
+	uint64_t	built;		/* serial of the target's bundle in the outbox */
+	uint8_t		content[32];	/* digest of that bundle's entries */
 	uint64_t	delivered;	/* last serial the target installed (or had) */
 	time_t		success;	/* time of the last success, 0 if never */
 	unsigned	attempts;	/* failures in a row */

@@ -1,0 +1,177 @@
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "push.h"
+#include "pushconf.h"
+#include "watch.h"
+
+#define DEBOUNCE_MAX_S	60	/* a source that never goes quiet is pushed anyway */
+#define STUCK_AFTER_S	600	/* a lineage inconsistent this long is an error */
+
+static volatile sig_atomic_t got_hup, got_term;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: interrupt the wait */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+static void
+rewatch(const struct pushconf *c)
+{
+	struct err e;
+	int n;
+
+	if ((n = watch_setup(c, &e)) == -1)
+		log_warnx("%s", e.msg);
+	else
+		log_debug("watching %d directories", n);
+}
+
+static void
+reload_config(const char *path, struct pushconf *c)
+{
+	struct pushconf fresh;
+	struct err e;
+
+	if (pushconf_load(path, &fresh, &e) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", e.msg);
+		return;
+	}
+	pushconf_free(c);
+	*c = fresh;
+	log_info("SIGHUP: configuration reloaded from %s", path);
+	rewatch(c);
+}
+
+/* Waits until no event came for the quiet period (bounded). */
+static void
+debounce(const struct pushconf *c)
+{
+	time_t start = time(NULL);
+
+	while (!got_term && !got_hup && time(NULL) - start < DEBOUNCE_MAX_S) {
+		enum watch_event ev = watch_next((long)c->quiet_period);
+
+		if (ev == WATCH_TIMEOUT)
+			return;
+		if (ev == WATCH_RESCAN)
+			rewatch(c);
+	}
+}
+
+/* 0 if every lineage is consistent; otherwise logs why and returns -1. */
+static int
+lineages_ready(const struct pushconf *c, time_t *since)
+{
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < c->ncerts; i++) {
+		if (c->certs[i].lineage == NULL ||
+		    lineage_consistent(c->certs[i].lineage, &e) == 0)
+			continue;
+		if (*since == 0)
+			*since = time(NULL);
+		if (time(NULL) - *since >= STUCK_AFTER_S)
+			log_warnx("not pushing, still inconsistent after %lld s: %s",
+			    (long long)(time(NULL) - *since), e.msg);
+		else
+			log_info("waiting for the next change: %s", e.msg);
+		return -1;
+	}
+	*since = 0;
+	return 0;
+}
+
+static void
+push(const struct pushconf *c, int retry)
+{
+	struct push_opts o = { .changed_only = !retry, .retry = retry, .due_only = retry };
+
+	push_now(c, &o);
+}
+
+/* Seconds until the next retry is due; -1 if none is scheduled. */
+static long
+retry_wait(const struct pushconf *c)
+{
+	time_t next = push_next_retry(c), now = time(NULL);
+
+	if (next == 0)
+		return -1;
+	return next > now ? (long)(next - now) : 0;
+}
+
+int
+daemon_run(const char *config_path)
+{
+	struct pushconf c;
+	struct push_opts behind = { .retry = 1 };
+	struct err e;
+	time_t inconsistent_since = 0;
+	int pending = 1;
+
+	if (pushconf_load(config_path, &c, &e) == -1) {
+		log_warnx("%s", e.msg);
+		return 1;
+	}
+	install_signals();
+	rewatch(&c);
+	log_info("watching %zu certificates and %zu DKIM keys for %zu targets",
+	    c.ncerts, c.ndkims, c.ntargets);
+	push_now(&c, &behind);		/* every target behind its bundle */
+	while (!got_term) {
+		if (got_hup) {
+			got_hup = 0;
+			reload_config(config_path, &c);
+			pending = 1;
+		}
+		if (pending) {
+			debounce(&c);
+			if (got_term || got_hup)
+				continue;
+			pending = 0;
+			if (lineages_ready(&c, &inconsistent_since) == 0)
+				push(&c, 0);
+		}
+		switch (watch_next(retry_wait(&c))) {
+		case WATCH_TIMEOUT:
+			push(&c, 1);
+			break;
+		case WATCH_RESCAN:
+			rewatch(&c);
+			pending = 1;
+			break;
+		case WATCH_CHANGE:
+			pending = 1;
+			break;
+		case WATCH_INTERRUPTED:
+			break;
+		}
+	}
+	log_info("stopping");
+	watch_close();
+	pushconf_free(&c);
+	return 0;
+}
