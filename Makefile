@@ -34,7 +34,7 @@ B	:= build/release
 S	:= build/san
 obj	= $(patsubst %.c,$(1)/%.o,$(2))
 
-.PHONY: all deps install check unit unit-san integration demo clean bench fuzz
+.PHONY: all deps install check unit unit-san integration demo clean bench fuzz fuzz-run fuzz-short
 
 all: certpush/certpush certpull/certpull
 
@@ -103,3 +103,28 @@ install: all
 
 clean:
 	rm -rf build certpush/certpush certpull/certpull
+
+# libFuzzer harnesses (clang): a short bounded run in make check, longer in make fuzz.
+F	:= build/fuzz
+FUZZ_CFLAGS := $(filter-out -Wno-format-truncation,$(WARN)) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	       -Icommon -Icertpush -Icertpull $(PKG_CFLAGS)
+FUZZ_SECONDS ?= 300
+$(F)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(F)/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,$(F),$(COMMON_SRC) $(PUSH_SRC) $(PULL_SRC))
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+FUZZERS := $(F)/fuzz_bundle $(F)/fuzz_config $(F)/fuzz_answer
+.SECONDARY:
+fuzz-run: $(FUZZERS)
+	@set -e; for f in bundle config answer; do \
+	  mkdir -p $(F)/corpus-$$f; \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	  $(F)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -print_final_stats=1 $(F)/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 12; \
+	done
+fuzz:
+	$(MAKE) fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
+fuzz-short:
+	$(MAKE) fuzz-run FUZZ_SECONDS=20

@@ -268,8 +268,10 @@ load_all(struct yconf *y, struct pullconf *c)
 	return check_files_unique(y, c);
 }
 
-int
-pullconf_load(const char *path, struct pullconf *c, struct err *e)
+/* Loads from a file (path) or from text (text != NULL, for tests and fuzzing). */
+static int
+load(const char *path, const char *text, size_t len, struct pullconf *c,
+    struct err *e)
 {
 	struct yconf y;
 	int rc;
@@ -278,13 +280,26 @@ pullconf_load(const char *path, struct pullconf *c, struct err *e)
 	c->grace = 30;
 	if ((c->file = strdup(path)) == NULL)
 		return err_set(e, "out of memory");
-	rc = yconf_load(&y, path, e);
+	rc = text ? yconf_load_string(&y, path, text, len, e) : yconf_load(&y, path, e);
 	if (rc == 0)
 		rc = load_all(&y, c);
 	yconf_free(&y);
 	if (rc == -1)
 		pullconf_free(c);
 	return rc;
+}
+
+int
+pullconf_load(const char *path, struct pullconf *c, struct err *e)
+{
+	return load(path, NULL, 0, c, e);
+}
+
+int
+pullconf_load_string(const char *name, const char *text, size_t len,
+    struct pullconf *c, struct err *e)
+{
+	return load(name, text, len, c, e);
 }
 
 static void

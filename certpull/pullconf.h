@@ -86,6 +86,9 @@ struct pullconf {
 
 /* Loads and validates path into c.  0, or -1 with e naming file:line:col. */
 int	pullconf_load(const char *path, struct pullconf *c, struct err *e);
+/* The same from text in memory, reported as name (tests, fuzzing). */
+int	pullconf_load_string(const char *name, const char *text, size_t len,
+	    struct pullconf *c, struct err *e);
 void	pullconf_free(struct pullconf *c);
 const char *format_name(enum file_format f);
 /* True for formats that hold a private key. */

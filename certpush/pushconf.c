@@ -198,8 +198,10 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	return 0;
 }
 
-int
-pushconf_load(const char *path, struct pushconf *c, struct err *e)
+/* Loads from a file (path) or from text (text != NULL, for tests and fuzzing). */
+static int
+load(const char *path, const char *text, size_t len, struct pushconf *c,
+    struct err *e)
 {
 	struct yconf y;
 	yaml_node_t *root;
@@ -211,7 +213,8 @@ pushconf_load(const char *path, struct pushconf *c, struct err *e)
 	c->bundle_days = 30;
 	if ((c->file = strdup(path)) == NULL)
 		return err_set(e, "out of memory");
-	if (yconf_load(&y, path, e) == -1)
+	if ((text ? yconf_load_string(&y, path, text, len, e) :
+	    yconf_load(&y, path, e)) == -1)
 		goto fail;
 	root = yconf_root(&y);
 	if (load_top(&y, root, c) == -1)
@@ -234,6 +237,19 @@ fail:
 	yconf_free(&y);
 	pushconf_free(c);
 	return -1;
+}
+
+int
+pushconf_load(const char *path, struct pushconf *c, struct err *e)
+{
+	return load(path, NULL, 0, c, e);
+}
+
+int
+pushconf_load_string(const char *name, const char *text, size_t len,
+    struct pushconf *c, struct err *e)
+{
+	return load(name, text, len, c, e);
 }
 
 void

@@ -65,6 +65,9 @@ struct pushconf {
 
 /* Loads and validates path into c.  0, or -1 with e naming file:line:col. */
 int	pushconf_load(const char *path, struct pushconf *c, struct err *e);
+/* The same from text in memory, reported as name (tests, fuzzing). */
+int	pushconf_load_string(const char *name, const char *text, size_t len,
+	    struct pushconf *c, struct err *e);
 void	pushconf_free(struct pushconf *c);
 const struct target *pushconf_target(const struct pushconf *c, const char *name);
 const struct cert_source *pushconf_cert(const struct pushconf *c, const char *name);

@@ -86,14 +86,18 @@ set_io_timeout(int fd, long long deadline)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Reads one CRLF-terminated line (bounded).  0, or -1 on EOF/timeout/overlong. */
+/*
+ * Reads one CRLF-terminated line (bounded in length and by the deadline,
+ * so that a peer trickling bytes cannot hold us).  0, or -1 on EOF,
+ * timeout or an overlong line.
+ */
 static int
-read_line(int fd, char *line, size_t cap)
+read_line(int fd, char *line, size_t cap, long long deadline)
 {
 	size_t n = 0;
 	char c;
 
-	while (n + 1 < cap) {
+	while (n + 1 < cap && now_ms() < deadline) {
 		ssize_t r = recv(fd, &c, 1, 0);
 
 		if (r == -1 && errno == EINTR)
@@ -113,13 +117,14 @@ read_line(int fd, char *line, size_t cap)
 
 /* Reads lines until one starts with ok (the final reply).  0 or -1. */
 static int
-expect(int fd, const char *ok, const char *more, struct err *e, const char *step)
+expect(int fd, const char *ok, const char *more, long long deadline, struct err *e,
+    const char *step)
 {
 	char line[LINE_MAX_LEN];
 	int i;
 
 	for (i = 0; i < DIALOG_LINES; i++) {
-		if (read_line(fd, line, sizeof(line)) == -1)
+		if (read_line(fd, line, sizeof(line), deadline) == -1)
 			return err_set(e, "STARTTLS %s: no answer", step);
 		if (more != NULL && strncmp(line, more, strlen(more)) == 0)
 			continue;
@@ -139,28 +144,28 @@ say(int fd, const char *s, struct err *e)
 }
 
 static int
-starttls_dialog(int fd, enum starttls st, struct err *e)
+starttls_dialog(int fd, enum starttls st, long long dl, struct err *e)
 {
 	switch (st) {
 	case TLS_NONE:
 		return 0;
 	case TLS_SMTP:
-		if (expect(fd, "220 ", "220-", e, "greeting") == -1 ||
+		if (expect(fd, "220 ", "220-", dl, e, "greeting") == -1 ||
 		    say(fd, "EHLO certpull.invalid\r\n", e) == -1 ||
-		    expect(fd, "250 ", "250-", e, "EHLO") == -1 ||
+		    expect(fd, "250 ", "250-", dl, e, "EHLO") == -1 ||
 		    say(fd, "STARTTLS\r\n", e) == -1)
 			return -1;
-		return expect(fd, "220", NULL, e, "STARTTLS");
+		return expect(fd, "220", NULL, dl, e, "STARTTLS");
 	case TLS_IMAP:
-		if (expect(fd, "* OK", NULL, e, "greeting") == -1 ||
+		if (expect(fd, "* OK", NULL, dl, e, "greeting") == -1 ||
 		    say(fd, "a1 STARTTLS\r\n", e) == -1)
 			return -1;
-		return expect(fd, "a1 OK", "* ", e, "STARTTLS");
+		return expect(fd, "a1 OK", "* ", dl, e, "STARTTLS");
 	case TLS_POP3:
-		if (expect(fd, "+OK", NULL, e, "greeting") == -1 ||
+		if (expect(fd, "+OK", NULL, dl, e, "greeting") == -1 ||
 		    say(fd, "STLS\r\n", e) == -1)
 			return -1;
-		return expect(fd, "+OK", NULL, e, "STLS");
+		return expect(fd, "+OK", NULL, dl, e, "STLS");
 	}
 	return err_set(e, "unknown STARTTLS protocol");
 }
@@ -211,7 +216,7 @@ tls_probe(const char *address, unsigned port, const char *sni, enum starttls st,
 	if ((fd = connect_to(address, port, deadline, e)) == -1)
 		return -1;
 	set_io_timeout(fd, deadline);
-	rc = starttls_dialog(fd, st, e);
+	rc = starttls_dialog(fd, st, deadline, e);
 	if (rc == 0)
 		rc = handshake(fd, sni, out, e);
 	close(fd);
