@@ -88,7 +88,7 @@ static int
 load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
     const char *where, struct target *t)
 {
-	size_t i;
+	size_t i, j;
 
 	t->port = 22;
 	t->timeout = 60;
@@ -118,11 +118,17 @@ load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 	if (t->certpull[0] != '/')
 		return yconf_error(y, yconf_get(y, n, "certpull"), where,
 		    "certpull \"%s\" must be an absolute path", t->certpull);
-	for (i = 0; i < t->nitems; i++)
+	for (i = 0; i < t->nitems; i++) {
 		if (pushconf_cert(c, t->items[i]) == NULL &&
 		    pushconf_dkim(c, t->items[i]) == NULL)
 			return yconf_error(y, yconf_get(y, n, "items"), where,
 			    "item \"%s\" is not a certificate or dkim name", t->items[i]);
+		/* Twice would give duplicate entries, which certpull refuses. */
+		for (j = 0; j < i; j++)
+			if (strcmp(t->items[i], t->items[j]) == 0)
+				return yconf_error(y, yconf_get(y, n, "items"), where,
+				    "item \"%s\" is listed twice", t->items[i]);
+	}
 	return 0;
 }
 

@@ -104,6 +104,8 @@ int
 sig_pubkey_parse(const char *text, struct pubkey *out, struct err *e)
 {
 	unsigned char raw[PUB_B64_LEN];
+	char canon[SIG_PUBTEXT_MAX];
+	struct pubkey pk;
 	const char *b64;
 	size_t i;
 
@@ -120,6 +122,14 @@ sig_pubkey_parse(const char *text, struct pubkey *out, struct err *e)
 	/* EVP_DecodeBlock counts the padding byte: 44 chars give 33 bytes. */
 	if (EVP_DecodeBlock(raw, (const unsigned char *)b64, PUB_B64_LEN) != SIG_PUB_LEN + 1)
 		return err_set(e, "public key: invalid base64");
+	/*
+	 * The 43rd character carries 2 bits past the key, which must be 0:
+	 * accept only the text sig_pubkey_format writes, one per key.
+	 */
+	memcpy(pk.raw, raw, SIG_PUB_LEN);
+	sig_pubkey_format(&pk, canon);
+	if (strcmp(canon, text) != 0)
+		return err_set(e, "public key: invalid base64 (not in canonical form)");
 	memcpy(out->raw, raw, SIG_PUB_LEN);
 	keyid_of(out->raw, out->id);
 	return 0;
