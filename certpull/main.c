@@ -2,6 +2,7 @@
  * certpull: the agent on each node.  Verifies signed bundles from
  * certpush before anything of them is used.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,10 @@ cmd_verify(const char *config, const char *file)
 	if (load_config(config, &c) == -1)
 		return 1;
 	if (pullstate_load(c.state_dir, &st, &e) == -1 ||
-	    file_read(file, BUNDLE_MAX_SIZE + 1, &data, &e) == -1) {
-		printf("%s: rejected (input): %s\n", file, e.msg);
+	    file_read(file, BUNDLE_MAX_SIZE, &data, &e) == -1) {
+		int big = errno == EFBIG;
+
+		printf("%s: rejected (%s): %s\n", file, big ? "size" : "input", e.msg);
 		goto out;
 	}
 	if ((b = malloc(sizeof(*b))) == NULL)

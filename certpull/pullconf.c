@@ -114,8 +114,13 @@ load_file(struct yconf *y, yaml_node_t *n, const char *where, struct svc_file *f
 		    "invalid item name \"%s\"", f->item);
 	if (format_is_secret(f->format) && (f->mode & 0137) != 0)
 		return yconf_error(y, yconf_get(y, n, "mode"), where,
-		    "mode %04o would let others read or anyone write a private key "
-		    "(use 0600, or 0640 for a service group)", (unsigned)f->mode);
+		    "mode %04o is too open for a private key: no execute bit, no "
+		    "group write, nothing for others (use 0600, or 0640 for a "
+		    "service group)", (unsigned)f->mode);
+	if ((f->mode & 0022) != 0)
+		return yconf_error(y, yconf_get(y, n, "mode"), where,
+		    "mode %04o lets the group or others rewrite a certificate",
+		    (unsigned)f->mode);
 	return 0;
 }
 
@@ -204,10 +209,41 @@ load_keys(struct yconf *y, yaml_node_t *root, struct pullconf *c)
 	return rc;
 }
 
+/* An endpoint must name an item that this node's files receive. */
+static int
+check_endpoint_items(struct yconf *y, const struct pullconf *c)
+{
+	size_t i, j, k, l;
+
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nendpoints; j++) {
+			const char *item = c->services[i].endpoints[j].item;
+			int found = item == NULL;
+
+			for (k = 0; k < c->nservices && !found; k++)
+				for (l = 0; l < c->services[k].nfiles && !found; l++)
+					found = strcmp(c->services[k].files[l].item, item) == 0;
+			if (!found)
+				return err_set(y->e, "%s: services: %s: endpoint %s:%lu names "
+				    "item \"%s\", which no file of this node receives",
+				    y->file, c->services[i].name,
+				    c->services[i].endpoints[j].address,
+				    c->services[i].endpoints[j].port, item);
+		}
+	return 0;
+}
+
 static int
 check_files_unique(struct yconf *y, const struct pullconf *c)
 {
 	size_t i, j, k, l;
+
+	/* Recovery names services in its journal: they must be unique. */
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->services[i].name, c->services[j].name) == 0)
+				return err_set(y->e, "%s: services: name \"%s\" is used "
+				    "twice", y->file, c->services[i].name);
 
 	for (i = 0; i < c->nservices; i++)
 		for (j = 0; j < c->services[i].nfiles; j++)
@@ -265,6 +301,8 @@ load_all(struct yconf *y, struct pullconf *c)
 	    c->nservices, load_service);
 	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpull")) == NULL)
 		return err_set(y->e, "out of memory");
+	if (check_endpoint_items(y, c) == -1)
+		return -1;
 	return check_files_unique(y, c);
 }
 

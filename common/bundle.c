@@ -53,7 +53,8 @@ bundle_name_ok(const char *name)
 {
 	size_t i, n = strlen(name);
 
-	if (n == 0 || n > BUNDLE_NAME_MAX - 6 || name[0] == '.' || name[0] == '-')
+	if (n == 0 || n > BUNDLE_NAME_MAX - 6 || name[0] == '.' || name[0] == '-' ||
+	    strstr(name, "..") != NULL)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -26,7 +26,9 @@ fd_read_capped(int fd, size_t cap, struct buf *out, struct err *e)
 			return 0;
 		if ((size_t)n > cap - out->len) {
 			buf_free(out);
-			return err_set(e, "input larger than %zu bytes", cap);
+			err_set(e, "input larger than %zu bytes", cap);
+			errno = EFBIG;
+			return -1;
 		}
 		if (buf_add(out, chunk, (size_t)n) == -1)
 			return err_set(e, "out of memory");
@@ -34,29 +36,53 @@ fd_read_capped(int fd, size_t cap, struct buf *out, struct err *e)
 }
 
 int
-file_read(const char *path, size_t cap, struct buf *out, struct err *e)
+file_read_stat(const char *path, size_t cap, struct buf *out, struct stat *st,
+    struct err *e)
 {
-	struct stat st;
+	struct stat local;
+	struct stat *sp = st ? st : &local;
+	char why[sizeof(e->msg)];
 	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return err_set(e, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, sp) == -1 || !S_ISREG(sp->st_mode)) {
 		close(fd);
 		return err_set(e, "%s: not a regular file", path);
 	}
-	if ((uintmax_t)st.st_size > cap) {
+	if ((uintmax_t)sp->st_size > cap) {
 		close(fd);
-		return err_set(e, "%s: larger than %zu bytes", path, cap);
+		err_set(e, "%s: larger than %zu bytes", path, cap);
+		errno = EFBIG;
+		return -1;
 	}
 	rc = fd_read_capped(fd, cap, out, e);
 	close(fd);
 	if (rc == -1) {
-		char why[sizeof(e->msg)];
-
 		snprintf(why, sizeof(why), "%s", e ? e->msg : "");
 		return err_set(e, "%s: %s", path, why);
 	}
+	return 0;
+}
+
+int
+file_read(const char *path, size_t cap, struct buf *out, struct err *e)
+{
+	return file_read_stat(path, cap, out, NULL, e);
+}
+
+int
+stat_check_secret(const char *path, const struct stat *st, struct err *e)
+{
+	if (!S_ISREG(st->st_mode))
+		return err_set(e, "%s: not a regular file", path);
+	if (st->st_uid != geteuid())
+		return err_set(e, "%s: owned by uid %u, not by the user reading it (uid %u)",
+		    path, (unsigned)st->st_uid, (unsigned)geteuid());
+	if ((st->st_mode & 077) != 0)
+		return err_set(e, "%s: holds a secret but has mode %04o; "
+		    "it must not be accessible by group or others (chmod 600)",
+		    path, (unsigned)(st->st_mode & 07777));
 	return 0;
 }
 
@@ -67,16 +93,7 @@ file_check_secret(const char *path, struct err *e)
 
 	if (lstat(path, &st) == -1)
 		return err_set(e, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return err_set(e, "%s: not a regular file", path);
-	if (st.st_uid != geteuid())
-		return err_set(e, "%s: owned by uid %u, not by the user reading it (uid %u)",
-		    path, (unsigned)st.st_uid, (unsigned)geteuid());
-	if ((st.st_mode & 077) != 0)
-		return err_set(e, "%s: holds a secret but has mode %04o; "
-		    "it must not be accessible by group or others (chmod 600)",
-		    path, (unsigned)(st.st_mode & 07777));
-	return 0;
+	return stat_check_secret(path, &st, e);
 }
 
 int

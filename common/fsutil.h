@@ -7,6 +7,7 @@
 #ifndef CP_FSUTIL_H
 #define CP_FSUTIL_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -17,6 +18,13 @@
  * Returns 0, or -1 with e set if it cannot be read or is larger than cap.
  */
 int	file_read(const char *path, size_t cap, struct buf *out, struct err *e);
+/*
+ * The same, also returning the fstat of the descriptor that was read, so
+ * that checks of owner and mode apply to the very file read.  On a file
+ * larger than cap, errno is EFBIG.
+ */
+int	file_read_stat(const char *path, size_t cap, struct buf *out,
+	    struct stat *st, struct err *e);
 /* Reads fd to its end; -1 if more than cap bytes arrive (nothing kept). */
 int	fd_read_capped(int fd, size_t cap, struct buf *out, struct err *e);
 
@@ -26,6 +34,8 @@ int	fd_read_capped(int fd, size_t cap, struct buf *out, struct err *e);
  * other permission bits.  Returns 0 or -1 with e set.
  */
 int	file_check_secret(const char *path, struct err *e);
+/* The same check on a stat of a file already opened. */
+int	stat_check_secret(const char *path, const struct stat *st, struct err *e);
 
 /*
  * Creates a temporary file beside path with the final owner and mode

@@ -54,8 +54,11 @@ sig_load_secret(const char *path, struct err *e)
 	struct buf pem = { .secret = 1 };
 	EVP_PKEY *sk = NULL;
 	BIO *bio = NULL;
+	struct stat st;
 
-	if (file_check_secret(path, e) == -1 || file_read(path, SECRET_CAP, &pem, e) == -1)
+	/* Check the descriptor that was read, not the path again. */
+	if (file_read_stat(path, SECRET_CAP, &pem, &st, e) == -1 ||
+	    stat_check_secret(path, &st, e) == -1)
 		goto out;
 	if ((bio = BIO_new_mem_buf(pem.data, (int)pem.len)) == NULL ||
 	    (sk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {

@@ -26,6 +26,8 @@ yconf_error(struct yconf *y, yaml_node_t *node, const char *where,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (*where == '\0')
+		where = "(top level)";
 	if (node == NULL)
 		return err_set(y->e, "%s: %s: %s", y->file, where, msg);
 	return err_set(y->e, "%s:%zu:%zu: %s: %s", y->file,
@@ -73,10 +75,10 @@ yconf_load(struct yconf *y, const char *path, struct err *e)
 	int rc;
 
 	memset(y, 0, sizeof(*y));
-	if (file_read(path, CONFIG_CAP, &text, e) == -1)
+	if (file_read_stat(path, CONFIG_CAP, &text, &st, e) == -1)
 		return -1;
 	/* Whoever can write the config decides which keys are trusted. */
-	if (stat(path, &st) == 0 && ((st.st_mode & 022) != 0 ||
+	if (((st.st_mode & 022) != 0 ||
 	    (st.st_uid != 0 && st.st_uid != geteuid()))) {
 		buf_free(&text);
 		return err_set(e, "%s: writable by others or owned by another user "

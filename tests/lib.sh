@@ -30,8 +30,10 @@ BUILD_BIN=$SRC
 CERTPUSH=$SRC/certpush/certpush
 CERTPULL=$SRC/certpull/certpull
 export SRC BUILD_BIN CERTPUSH CERTPULL
-# Stable output from the tools we parse.
+# Stable output from the tools we parse; a known umask, since daemons running
+# as their own users must read what the tests create.
 export LC_ALL=C TZ=UTC
+umask 022
 unset CDPATH
 
 verbose_=${TEST_VERBOSE:-}
@@ -85,9 +87,13 @@ run_at_exit_ () {
 	done
 }
 
+# Traps run with the redirections of the command they interrupt (a test
+# body writes to its output file), so exit paths write to fds 7 and 8: the
+# script's real stdout and stderr, saved below.
 lib_exit_ () {
 	local code=$?
-	trap '' INT TERM
+	trap '' INT TERM HUP PIPE
+	exec 1>&7 2>&8
 	if test -z "$test_done_called_"; then
 		echo "# script exited with code $code before test_done" >&2
 		test "$code" != 0 || code=1
@@ -98,14 +104,25 @@ lib_exit_ () {
 	exit "$code"
 }
 
+# SIGPIPE and SIGHUP too: when prove or the terminal goes away, the next
+# write would otherwise kill us without any cleanup.
 lib_signal_ () {
+	if test "$1" = PIPE; then
+		exec 7>/dev/null 8>/dev/null
+	fi
+	exec 1>&7 2>&8
 	echo "# caught SIG$1, cleaning up" >&2
 	test_done_called_=t
 	exit "$2"
 }
 
+# Daemons must not inherit 7 and 8, or prove waits for them: daemon_start
+# closes them; close them yourself for anything else left running.
+exec 7>&1 8>&2
 trap lib_exit_ EXIT
+trap 'lib_signal_ HUP 129' HUP
 trap 'lib_signal_ INT 130' INT
+trap 'lib_signal_ PIPE 141' PIPE
 trap 'lib_signal_ TERM 143' TERM
 
 # ---------------------------------------------------------------------------
@@ -142,10 +159,30 @@ pick_trash_base_ () {
 remove_trash_ () {
 	test -n "$TRASH" && test -d "$TRASH" || return 0
 	if test -n "$KEEP_TRASH"; then
+		: >"$TRASH/.lib/kept"
 		echo "# keeping $TRASH" >&2
 		return 0
 	fi
 	rm -rf "$TRASH"
+}
+
+# reap_stale_trash_: remove what runs killed by SIGKILL left: their scratch
+# folder (pid in the name is gone, not kept on purpose) and the daemons
+# listed in its .lib/pids, if still running with that folder in their
+# command line (so a reused pid is left alone).  Namespaces: see
+# netns_reap_stale_.
+reap_stale_trash_ () {
+	local d pid
+	for d in "$TRASH_BASE"/certpush-test.*.[0-9]*; do
+		test -d "$d/.lib" && test ! -e "$d/.lib/kept" || continue
+		pid=${d##*.}
+		pid_alive_ "$pid" && continue
+		for pid in $(cat "$d/.lib/pids" 2>/dev/null); do
+			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$d/" &&
+				stop_pid_ "$pid" 2 >/dev/null
+		done
+		rm -rf "$d"
+	done
 }
 
 TRASH_BASE=$(pick_trash_base_) || { echo "Bail out! no trash base"; exit 1; }
@@ -172,7 +209,7 @@ comment_ () {
 
 # error MSG: abort the whole script (TAP "Bail out!"); cleanup still runs.
 error () {
-	echo "Bail out! $*"
+	echo "Bail out! $*" >&7
 	test_done_called_=t
 	exit 1
 }
@@ -181,7 +218,7 @@ BAIL_OUT () { error "$@"; }
 # skip_all REASON: skip the whole script; only valid before the first test.
 skip_all () {
 	test "$test_count_" = 0 || error "skip_all after $test_count_ tests"
-	echo "1..0 # SKIP $*"
+	echo "1..0 # SKIP $*" >&7
 	test_done_called_=t
 	exit 0
 }
@@ -190,8 +227,7 @@ test_eval_ () {
 	if test -n "$trace_"; then
 		eval "set -x
 $1" >>"$test_out_" 2>&1 </dev/null
-		eval_status_=$?
-		{ set +x; } 2>/dev/null
+		{ eval_status_=$?; set +x; } 2>/dev/null
 	else
 		eval "$1" >>"$test_out_" 2>&1 </dev/null
 		eval_status_=$?
@@ -246,7 +282,7 @@ test_skip_ () {
 test_args_ () {
 	# 2 args: DESC BODY; 3 args: PREREQ DESC BODY.
 	case $# in
-	2) prereq_= desc_=$1 body_=$2 ;;
+	2) prereq_='' desc_=$1 body_=$2 ;;
 	3) prereq_=$1 desc_=$2 body_=$3 ;;
 	*) error "bug in the test script: test_expect_* takes 2 or 3 arguments, not $#" ;;
 	esac
@@ -315,8 +351,8 @@ test_when_finished () {
 }
 
 # ---------------------------------------------------------------------------
-# Prerequisites: test_have_prereq A,B,!C.  Built in: ROOT, NETNS, CMD:name.
-# Add your own with test_set_prereq NAME.
+# Prerequisites: test_have_prereq A,B,!C.  Built in: ROOT, NETNS, CMD:name,
+# BUILT (both binaries exist).  Add your own with test_set_prereq NAME.
 
 test_set_prereq () {
 	prereq_cache_[$1]=0
@@ -327,6 +363,7 @@ prereq_check_ () {
 	ROOT) test "$(id -u)" = 0 ;;
 	NETNS) netns_probe_ ;;
 	CMD:*) command -v "${1#CMD:}" >/dev/null 2>&1 ;;
+	BUILT) test -x "$CERTPUSH" && test -x "$CERTPULL" ;;
 	*) return 1 ;;
 	esac
 }
@@ -443,16 +480,13 @@ wait_until_ () {
 	return 1
 }
 
-port_open_ () {
-	timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
-}
-
 # wait_for_port ADDR PORT [TIMEOUT_S]: wait for a TCP listener; with NETNS=node
-# in the environment, connect from inside that namespace.
+# in the environment, connect from inside that namespace.  Each attempt has
+# its own timeout: a SYN into a cut link would otherwise wait for minutes.
 wait_for_port () {
 	local ns_cmd=()
 	test -z "${NETNS:-}" || ns_cmd=(ip netns exec "$(netns_name "$NETNS")")
-	wait_until_ "${3:-10}" "${ns_cmd[@]}" bash -c \
+	wait_until_ "${3:-10}" timeout 2 "${ns_cmd[@]}" bash -c \
 		'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null && return 0
 	echo "wait_for_port: nothing listening on $1:$2${NETNS:+ in $NETNS} after ${3:-10}s"
 	return 1
@@ -491,8 +525,9 @@ daemon_start () {
 	test -z "${daemon_pidfile_[$name]:-}" || { echo "daemon $name already started"; return 1; }
 	test -z "${DAEMON_NETNS:-}" ||
 		set -- ip netns exec "$(netns_name "$DAEMON_NETNS")" "$@"
-	"$@" >>"$log" 2>&1 </dev/null &
+	"$@" >>"$log" 2>&1 </dev/null 7>&- 8>&- &
 	echo $! >"$pidfile"
+	echo $! >>"$TRASH/.lib/pids"
 	daemon_pidfile_[$name]=$pidfile
 	at_exit "daemon_stop '$name'"
 }
@@ -517,14 +552,14 @@ stop_pid_ () {
 }
 
 # daemon_stop NAME: stop a daemon_start'ed daemon; a no-op when already
-# stopped, so it is safe at exit too.
+# stopped, so it is safe at exit too.  The pid file stays (tests may check
+# the pid is gone); forgetting NAME keeps a reused pid from being killed.
 daemon_stop () {
 	local pidfile=${daemon_pidfile_[$1]:-} pid
 	test -n "$pidfile" || return 0
 	unset "daemon_pidfile_[$1]"
 	pid=$(cat "$pidfile" 2>/dev/null) || return 0
-	test -n "$pid" && stop_pid_ "$pid"
-	rm -f "$pidfile"
+	test -z "$pid" || stop_pid_ "$pid"
 }
 
 # ---------------------------------------------------------------------------
@@ -552,7 +587,7 @@ netns_probe_ () {
 	ip netns del "$ns"
 }
 
-# netns_name NAME: the real namespace name of a node (or "host" for none).
+# netns_name NAME: the real namespace name of node NAME (for ip netns, ip -n).
 netns_name () {
 	echo "$NETNS_PREFIX-$1"
 }
@@ -565,12 +600,24 @@ netns_exec () {
 	ip netns exec "$ns" "$@"
 }
 
-# netns_kill_ NS: stop every process left in a namespace (all ours).
+netns_empty_ () {
+	test -z "$(ip netns pids "$1" 2>/dev/null)"
+}
+
+# netns_kill_ NS: stop every process left in a namespace (all ours: it is
+# named after our pid): TERM all, wait up to 3 s, KILL the rest, reap ours.
 netns_kill_ () {
-	local pid
-	for pid in $(ip netns pids "$1" 2>/dev/null); do
-		stop_pid_ "$pid" 2
+	local pids pid
+	pids=$(ip netns pids "$1" 2>/dev/null)
+	test -n "$pids" || return 0
+	kill -TERM $pids 2>/dev/null
+	wait_until_ 3 netns_empty_ "$1" ||
+		kill -KILL $(ip netns pids "$1" 2>/dev/null) 2>/dev/null
+	wait_until_ 2 netns_empty_ "$1"
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null
 	done
+	return 0
 }
 
 netns_delete_ () {
@@ -587,7 +634,8 @@ netns_reap_stale_ () {
 	for ns in $(ip netns list | awk '{print $1}' | grep '^cpt-[0-9]*-'); do
 		pid=${ns#cpt-}
 		pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null && continue
+		pid_alive_ "$pid" && continue
+		ip link del "cpt${pid}h" 2>/dev/null
 		netns_delete_ "$ns"
 	done
 }
@@ -598,24 +646,38 @@ subnet_free_ () {
 	! ip -4 route show table all | grep -q "^10\.213\.$1\."
 }
 
+# lock_ / unlock_: one lock for all runs sharing $TRASH_BASE, held while
+# reaping stale runs and while picking a subnet.
+lock_ () {
+	exec 9>"$TRASH_BASE/certpush-test.lock" && flock -w 10 9 && return 0
+	exec 9>&-
+	echo "cannot lock $TRASH_BASE/certpush-test.lock"
+	return 1
+}
+
+unlock_ () {
+	exec 9>&-
+}
+
 # netns_bridge_init_: create the bridge namespace and the host link once.
-# A lock keeps two runs from picking the same subnet.
 netns_bridge_init_ () {
-	local lock=$TRASH_BASE/.netns.lock x i
+	local x i
 	test -z "$NETNS_SUBNET" || return 0
-	exec 9>"$lock" && flock -w 10 9 || { exec 9>&-; echo "netns: cannot lock $lock"; return 1; }
-	netns_reap_stale_
+	lock_ || return 1
 	x=$(($$ % 250 + 1))
 	for ((i = 0; i < 250; i++)); do
 		subnet_free_ "$x" && break
 		x=$((x % 250 + 1))
 	done
 	if test $i = 250; then
-		exec 9>&-
+		unlock_
 		echo "netns: no free 10.213.X.0/24"
 		return 1
 	fi
+	# Deleting the bridge namespace would remove the host veth too, but the
+	# kernel does that asynchronously: delete it ourselves, first.
 	at_exit "netns_delete_ '$NETNS_BRIDGE'"
+	at_exit "ip link del '$NETNS_HOST_IF' 2>/dev/null || :"
 	ip netns add "$NETNS_BRIDGE" &&
 	ip -n "$NETNS_BRIDGE" link set lo up &&
 	ip -n "$NETNS_BRIDGE" link add br0 type bridge &&
@@ -625,7 +687,7 @@ netns_bridge_init_ () {
 	ip addr add "10.213.$x.254/24" dev "$NETNS_HOST_IF" &&
 	ip link set "$NETNS_HOST_IF" up
 	local rc=$?
-	exec 9>&-
+	unlock_
 	test $rc = 0 || { echo "netns: cannot create bridge"; return 1; }
 	NETNS_SUBNET=10.213.$x
 	NETNS_HOST_ADDR=$NETNS_SUBNET.254
@@ -633,18 +695,33 @@ netns_bridge_init_ () {
 	netns_addr_[host]=$NETNS_HOST_ADDR
 }
 
+# netns_free_host_: the lowest host number no node has.
+netns_free_host_ () {
+	local n
+	for ((n = 1; n <= 253; n++)); do
+		case " ${netns_addr_[*]} " in
+		*" $NETNS_SUBNET.$n "*) ;;
+		*) echo "$n"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # netns_create NAME [N]: create node NAME with address 10.213.X.N/24 (N in
-# 1..253, default: next free), lo up, linked to the run's bridge.
+# 1..253, default: the lowest free), lo up, linked to the run's bridge.  X
+# is picked per run, so pass a host number; of a full address only the last
+# number is used.
 netns_create () {
 	local name=$1 n=${2:-} ns
 	test -z "${netns_index_[$name]:-}" || { echo "netns $name exists"; return 1; }
 	netns_bridge_init_ || return 1
-	netns_count_=$((netns_count_ + 1))
-	test -n "$n" || n=$netns_count_
-	case $n in
-	*.*) n=${n##*.} ;;	# accept a full address, keep the host part
+	test -n "$n" || n=$(netns_free_host_) || { echo "netns: no free address"; return 1; }
+	n=${n##*.}
+	case " ${netns_addr_[*]} " in
+	*" $NETNS_SUBNET.$n "*) echo "netns: address .$n taken"; return 1 ;;
 	esac
 	test "$n" -ge 1 && test "$n" -le 253 || { echo "netns: bad host number $n"; return 1; }
+	netns_count_=$((netns_count_ + 1))
 	ns=$(netns_name "$name")
 	at_exit "netns_delete_ '$ns'"
 	ip netns add "$ns" &&
@@ -704,11 +781,28 @@ tls_fingerprint () {
 	printf '%s\n' "$pem" | openssl x509 -noout -fingerprint -sha256 | sed 's/^.*=//'
 }
 
+fingerprint_is_ () {
+	local want=$1
+	shift
+	test "$(tls_fingerprint "$@" 2>/dev/null)" = "$want"
+}
+
+# wait_for_fingerprint FP TIMEOUT_S TLS_FINGERPRINT_ARGS...: wait until the
+# endpoint serves the leaf with fingerprint FP (daemons may pick up a new
+# certificate a moment after a reload returns).
+wait_for_fingerprint () {
+	local want=$1 timeout=$2
+	shift 2
+	wait_until_ "$timeout" fingerprint_is_ "$want" "$@" && return 0
+	echo "wait_for_fingerprint: $* serves $(tls_fingerprint "$@"), expected $want"
+	return 1
+}
+
 # make_ca DIR: a throwaway root CA (DIR/ca.crt) and intermediate
 # (DIR/intermediate.crt), plus the "openssl ca" database make_cert uses.
 make_ca () {
 	local dir=$1
-	mkdir -p "$dir" &&
+	mkdir -p "$dir/db" &&
 	(umask 077 &&
 	 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/ca.key" &&
 	 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/intermediate.key") &&
@@ -717,13 +811,13 @@ make_ca () {
 		-addext keyUsage=critical,keyCertSign,cRLSign \
 		-out "$dir/ca.crt" 2>/dev/null &&
 	openssl req -new -key "$dir/intermediate.key" -subj "/CN=certpush test intermediate $$" \
-		-out "$dir/intermediate.csr" &&
+		-out "$dir/db/intermediate.csr" &&
 	printf '%s\n' basicConstraints=critical,CA:TRUE,pathlen:0 \
-		keyUsage=critical,keyCertSign,cRLSign >"$dir/intermediate.ext" &&
-	openssl x509 -req -in "$dir/intermediate.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
-		-CAcreateserial -days 3650 -extfile "$dir/intermediate.ext" \
+		keyUsage=critical,keyCertSign,cRLSign >"$dir/db/intermediate.ext" &&
+	openssl x509 -req -in "$dir/db/intermediate.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 3650 -extfile "$dir/db/intermediate.ext" \
 		-out "$dir/intermediate.crt" 2>/dev/null &&
-	mkdir -p "$dir/db" && : >"$dir/db/index.txt" &&
+	: >"$dir/db/index.txt" &&
 	make_ca_conf_ "$dir" >"$dir/ca.cnf"
 }
 
@@ -751,7 +845,7 @@ email_in_dn = no
 commonName = supplied
 [leaf]
 basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
+keyUsage = critical,\$ENV::CPT_KU
 extendedKeyUsage = serverAuth,clientAuth
 subjectAltName = \$ENV::CPT_SAN
 EOF
@@ -781,7 +875,7 @@ validity_secs_ () {
 # m or s) counts from now; not before is an hour ago.  A VALIDITY <= 0 gives
 # a leaf that expired that long ago (valid for the 30 days before).
 make_cert () {
-	local dir=$1 name=$2 san=$3 type=${4:-rsa} secs start end cn
+	local dir=$1 name=$2 san=$3 type=${4:-rsa} secs start end cn ku
 	secs=$(validity_secs_ "${5:-90d}") || return 1
 	if test "$secs" -gt 0; then
 		start=$(openssl_time_ -3600) end=$(openssl_time_ "$secs")
@@ -791,18 +885,30 @@ make_cert () {
 	cn=${san%%,*}
 	cn=${cn#*:}
 	case $type in
-	rsa) set -- -algorithm RSA -pkeyopt rsa_keygen_bits:2048 ;;
-	ec) set -- -algorithm EC -pkeyopt ec_paramgen_curve:P-256 ;;
+	rsa) set -- -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+	    ku=digitalSignature,keyEncipherment ;;
+	ec) set -- -algorithm EC -pkeyopt ec_paramgen_curve:P-256
+	    ku=digitalSignature ;;
 	*) echo "make_cert: unknown key type $type"; return 1 ;;
 	esac
 	rm -f "$dir/$name.key" "$dir/$name.pem"
-	(umask 077 && openssl genpkey "$@" -out "$dir/$name.key") &&
-	openssl req -new -key "$dir/$name.key" -subj "/CN=$cn" -out "$dir/$name.csr" &&
-	CPT_SAN=$san openssl ca -batch -notext -config "$dir/ca.cnf" -extensions leaf \
-		-startdate "$start" -enddate "$end" -in "$dir/$name.csr" \
-		-out "$dir/$name.crt" 2>"$dir/$name.ca.log" ||
-		{ cat "$dir/$name.ca.log"; return 1; }
+	(umask 077 && openssl genpkey -quiet "$@" -out "$dir/$name.key") &&
+	openssl req -new -key "$dir/$name.key" -subj "/CN=$cn" -out "$dir/db/$name.csr" &&
+	CPT_SAN=$san CPT_KU=$ku openssl ca -batch -notext -config "$dir/ca.cnf" -extensions leaf \
+		-startdate "$start" -enddate "$end" -in "$dir/db/$name.csr" \
+		-out "$dir/$name.crt" 2>"$dir/db/$name.log" ||
+		{ cat "$dir/db/$name.log"; return 1; }
 	cp "$dir/intermediate.crt" "$dir/$name.chain" &&
 	cat "$dir/$name.crt" "$dir/$name.chain" >"$dir/$name.fullchain" &&
 	(umask 077 && cat "$dir/$name.key" "$dir/$name.fullchain" >"$dir/$name.pem")
 }
+
+# ---------------------------------------------------------------------------
+# Startup: clear what runs killed by SIGKILL left behind, now that every
+# function is defined.
+
+if lock_ >/dev/null 2>&1; then
+	reap_stale_trash_
+	test "$(id -u)" != 0 || netns_reap_stale_
+	unlock_
+fi
