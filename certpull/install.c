@@ -109,6 +109,24 @@ install_recover(const struct pullconf *c, struct outcome *o, struct err *e)
 	return 0;
 }
 
+int
+install_recover_locked(const struct pullconf *c, struct err *e)
+{
+	struct outcome *o = calloc(1, sizeof(*o));
+	int lock, rc;
+
+	if (o == NULL)
+		return err_set(e, "out of memory");
+	if ((lock = take_lock(c->state_dir, e)) == -1) {
+		free(o);
+		return -1;
+	}
+	rc = install_recover(c, o, e);
+	close(lock);
+	free(o);
+	return rc;
+}
+
 /* Renders every configured file from the verified bundle. */
 static int
 prepare(const struct pullconf *c, const struct bundle *b, struct txn *t,

@@ -49,8 +49,10 @@ struct outcome {
 /* Installs the bundle in data.  Fills out; returns out->result. */
 enum install_result install_bundle(const struct pullconf *c, const uint8_t *data,
 	    size_t len, struct outcome *out);
-/* Rolls back an interrupted install, if any.  0, or -1 with e set. */
+/* Rolls back an interrupted install, if any (lock held).  0, or -1 with e set. */
 int	install_recover(const struct pullconf *c, struct outcome *out, struct err *e);
+/* Takes the lock, then install_recover.  0, or -1 with e set. */
+int	install_recover_locked(const struct pullconf *c, struct err *e);
 /* Appends the outcome as one JSON object (no newline). */
 int	outcome_json(const struct outcome *o, struct buf *b);
 

@@ -246,8 +246,13 @@ cmd_status(const char *config, int json)
 	struct pullconf c;
 	int rc;
 
+	struct err e;
+
 	if (load_config(config, &c) == -1)
 		return 1;
+	/* An interrupted install is rolled back before anything is reported. */
+	if (install_recover_locked(&c, &e) == -1)
+		log_warnx("recovery: %s", e.msg);
 	rc = print_status(&c, json);
 	pullconf_free(&c);
 	return rc;
