@@ -62,12 +62,14 @@ certpull/certpull: $(call obj,$(B),certpull/main.c $(PULL_SRC)) $(B)/libcommon.a
 
 # Each unit test links every module (but the mains) and cmocka.
 UNIT_LIBS := $(PKG_LIBS) -lcmocka
-$(B)/tests/%: tests/unit/%.c $(call obj,$(B),$(PUSH_SRC) $(PULL_SRC)) $(B)/libcommon.a
+# Helpers the tests #include are prerequisites, kept off the link line.
+UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c tests/unit/*.h))
+$(B)/tests/%: tests/unit/%.c $(call obj,$(B),$(PUSH_SRC) $(PULL_SRC)) $(B)/libcommon.a $(UNIT_HELPERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDHARDEN) -o $@ $^ $(UNIT_LIBS)
-$(S)/tests/%: tests/unit/%.c $(call obj,$(S),$(PUSH_SRC) $(PULL_SRC)) $(S)/libcommon.a
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDHARDEN) -o $@ $(filter-out $(UNIT_HELPERS),$^) $(UNIT_LIBS)
+$(S)/tests/%: tests/unit/%.c $(call obj,$(S),$(PUSH_SRC) $(PULL_SRC)) $(S)/libcommon.a $(UNIT_HELPERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(UNIT_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter-out $(UNIT_HELPERS),$^) $(UNIT_LIBS)
 
 UNIT_BINS := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 

@@ -24,13 +24,15 @@ serial_last(const char *state_dir, uint64_t *out, struct err *e)
 	snprintf(path, sizeof(path), "%s/serial", state_dir);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
-	if (file_read(path, 64, &b, e) == -1)
+	if (file_read(path, sizeof(text) - 1, &b, e) == -1)
 		return -1;
 	snprintf(text, sizeof(text), "%.*s", (int)b.len, b.data ? (char *)b.data : "");
 	buf_free(&b);
 	errno = 0;
 	*out = strtoull(text, &end, 10);
-	if (end == text || (*end != '\n' && *end != '\0') || errno != 0)
+	/* Digits and a newline only: strtoull alone takes "-1", " 5" or "5\n6". */
+	if (text[0] < '0' || text[0] > '9' || (*end != '\0' && strcmp(end, "\n") != 0) ||
+	    errno != 0)
 		return err_set(e, "%s: corrupt serial \"%s\"", path, text);
 	return 0;
 }
@@ -54,6 +56,11 @@ serial_next(const char *state_dir, time_t now, uint64_t *out, struct err *e)
 	}
 	if (serial_last(state_dir, &last, e) == -1)
 		goto out;
+	if (last == UINT64_MAX) {
+		err_set(e, "%s/serial: %" PRIu64 " is the last serial there is",
+		    state_dir, last);
+		goto out;
+	}
 	*out = last + 1 > (uint64_t)now ? last + 1 : (uint64_t)now;
 	snprintf(path, sizeof(path), "%s/serial", state_dir);
 	snprintf(text, sizeof(text), "%" PRIu64 "\n", *out);

@@ -44,7 +44,8 @@ file_read_stat(const char *path, size_t cap, struct buf *out, struct stat *st,
 	char why[sizeof(e->msg)];
 	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO must be refused below, not wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return err_set(e, "%s: %s", path, strerror(errno));
 	if (fstat(fd, sp) == -1 || !S_ISREG(sp->st_mode)) {
 		close(fd);
