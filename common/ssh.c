@@ -38,6 +38,17 @@ ssh_arm(struct ssh_conn *c)
 	return 0;
 }
 
+/*
+ * For the cleanup after a failure: freeing a channel or disconnecting
+ * talks to the peer, and must not wait long for one that stopped
+ * answering (a timeout of 0 would mean no limit at all).
+ */
+static void
+ssh_cleanup_timeout(struct ssh_conn *c)
+{
+	libssh2_session_set_timeout(c->session, 500);
+}
+
 static int
 tcp_connect(const struct ssh_target *t, long long deadline, struct err *e)
 {
@@ -238,6 +249,8 @@ ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
 	*status = libssh2_channel_get_exit_status(ch);
 	rc = 0;
 out:
+	if (rc == -1)
+		ssh_cleanup_timeout(c);
 	libssh2_channel_free(ch);
 	return rc;
 }
@@ -281,6 +294,8 @@ ssh_sftp_get(struct ssh_conn *c, const char *path, size_t cap, struct buf *out,
 	}
 	rc = 0;
 out:
+	if (rc == -1)
+		ssh_cleanup_timeout(c);
 	if (h != NULL)
 		libssh2_sftp_close(h);
 	libssh2_sftp_shutdown(sftp);
@@ -291,7 +306,7 @@ void
 ssh_close(struct ssh_conn *c)
 {
 	if (c->session != NULL) {
-		libssh2_session_set_timeout(c->session, 1000);
+		ssh_cleanup_timeout(c);
 		libssh2_session_disconnect(c->session, "done");
 		libssh2_session_free(c->session);
 	}

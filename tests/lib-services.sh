@@ -435,7 +435,8 @@ opendkim_verify () {
 # overrides HOME after sshd sets it from the passwd entry, so bash finds no
 # .bashrc, without touching /etc/passwd or root's home.
 
-# sshd_start NS DIR AUTHORIZED_KEYS_LINE...: port 22 (or $SSHD_PORT), host
+# sshd_start NS DIR AUTHORIZED_KEYS_LINE...: port 22 (or $SSHD_PORT; more
+# sshd_config lines in $SSHD_EXTRA, e.g. "Subsystem sftp internal-sftp"), host
 # key DIR/ssh_host_ed25519_key, only public keys from DIR/authorized_keys,
 # root only with forced commands, log DIR/sshd.log.
 sshd_start () {
@@ -475,6 +476,7 @@ PrintLastLog no
 MaxStartups 100
 LogLevel VERBOSE
 SetEnv HOME=$1/home
+${SSHD_EXTRA:-}
 EOF
 }
 

@@ -1,0 +1,291 @@
+#!/bin/bash
+test_description='certpush --now over SSH to real sshd nodes in network namespaces
+
+Four nodes: front (certpush runs there; its own HAProxy is a local target),
+mail, backup1 and backup2 (each an sshd whose authorized key forces
+"certpull serve", and a HAProxy).  Then: a changed host key, a node down
+and back (daemon retry, certpull fetch over SFTP), a link cut in the
+middle of a transfer, and 32 targets at once.'
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tests/lib-services.sh"
+
+test_have_prereq ROOT || skip_all "needs root"
+test_have_prereq NETNS || skip_all "cannot create network namespaces"
+test_have_prereq BUILT || skip_all "build certpush and certpull first"
+for cmd in haproxy /usr/sbin/sshd ssh-keygen socat openssl tc; do
+	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
+done
+
+NODES="mail backup1 backup2"
+
+push () {
+	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
+}
+
+# pull NODE ARGS...: certpull on NODE with its own configuration.
+pull () {
+	local node=$1
+	shift
+	netns_exec "$node" "$CERTPULL" -c "$TRASH/$node/certpull.yaml" "$@" 7>&- 8>&-
+}
+
+new_leaf () {
+	make_cert ca "$1" "DNS:mail.test,DNS:www.test" >/dev/null &&
+	cp "ca/$1.crt" src/cert.pem && cp "ca/$1.chain" src/chain.pem &&
+	install -m 0600 "ca/$1.key" src/key.pem
+}
+
+# serves NODE LEAF: NODE's HAProxy serves leaf LEAF.
+serves () {
+	wait_for_fingerprint "$(cert_fingerprint "ca/$2.crt")" 10 \
+		--netns "$1" 127.0.0.1 443 >/dev/null
+}
+
+installed_serial () {
+	pull "$1" status --json | sed -n 's/^{"node":"[^"]*","serial":\([0-9]*\).*/\1/p'
+}
+
+# pull_conf NODE: certpull.yaml for NODE: one HAProxy, API and reload.
+pull_conf () {
+	local node=$1 dir=$TRASH/$1
+	cat >"$dir/certpull.yaml" <<-EOF
+	node: $node
+	state_dir: $dir/state
+	trusted_keys: [$pub]
+	grace: 10
+	services:
+	  - name: haproxy
+	    files:
+	      - { path: $dir/site.pem, item: www, format: haproxy, mode: "0600" }
+	    check: [/usr/sbin/haproxy, -c, -q, -f, $dir/haproxy/haproxy.cfg]
+	    haproxy_socket: $dir/haproxy/admin.sock
+	    reload: [/bin/kill, -USR2, "$(cat "$dir/haproxy/haproxy.pid")"]
+	    endpoints:
+	      - { address: 127.0.0.1, port: 443, sni: www.test }
+	EOF
+}
+
+# start_node NODE N: namespace, HAProxy serving leaf a, certpull config.
+start_node () {
+	local node=$1 dir=$TRASH/$1
+	netns_create "$node" "$2" &&
+	mkdir -p "$dir" && install -m 0600 ca/a.pem "$dir/site.pem" &&
+	haproxy_start "$node" "$dir/haproxy" "$dir/site.pem" &&
+	pull_conf "$node"
+}
+
+# target NAME HOST PORT [TIMEOUT]: a certpush.yaml ssh target.
+target () {
+	cat <<-EOF
+	  - name: $1
+	    host: $2
+	    port: $3
+	    identity: $TRASH/keys/id_ed25519
+	    known_hosts: $TRASH/keys/known_hosts
+	    timeout: ${4:-20}
+	    items: [www]
+	EOF
+}
+
+test_expect_success 'setup: CA, keys, four nodes' '
+	make_ca ca && make_cert ca a "DNS:mail.test,DNS:www.test" &&
+	mkdir -m 0700 keys src state && new_leaf b &&
+	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
+	pub=$(sed -n "s/^- //p" keygen.out) &&
+	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	ssh-keygen -q -t ed25519 -N "" -C fetch -f keys/fetch_ed25519 &&
+	start_node front 1 && start_node mail 2 &&
+	start_node backup1 3 && start_node backup2 4 &&
+	for node in $NODES; do
+		sshd_start "$node" "$TRASH/$node/sshd" \
+			"restrict,command=\"$CERTPULL -c $TRASH/$node/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+		sshd_known_hosts_line "$(netns_addr $node)" "$TRASH/$node/sshd" >>keys/known_hosts ||
+		return 1
+	done
+'
+
+test_expect_success 'setup: certpush.yaml with a local and three ssh targets' '
+	{
+		cat <<-EOF &&
+		signing_key: $TRASH/keys/signing.key
+		state_dir: $TRASH/state
+		concurrency: 8
+		certificates:
+		  - name: www
+		    cert: $TRASH/src/cert.pem
+		    chain: $TRASH/src/chain.pem
+		    key: $TRASH/src/key.pem
+		targets:
+		  - name: front
+		    type: local
+		    certpull: $CERTPULL
+		    certpull_config: $TRASH/front/certpull.yaml
+		    items: [www]
+		EOF
+		target mail "$(netns_addr mail)" 22 &&
+		target backup1 "$(netns_addr backup1)" 22 &&
+		target backup2 "$(netns_addr backup2)" 22
+	} >certpush.yaml &&
+	push check-config
+'
+
+test_expect_success 'push to four nodes: all installed, same serial and fingerprint' '
+	push --now >out &&
+	cat out &&
+	fp=$(cert_fingerprint ca/b.crt) &&
+	test "$(grep -c " installed  serial .* $fp " out)" = 4 &&
+	serial=$(installed_serial front) &&
+	for node in front $NODES; do
+		serves $node b && test "$(installed_serial $node)" = "$serial" || return 1
+	done &&
+	grep "4 of 4 targets ok" out
+'
+
+test_expect_success 'status: every target current; --json' '
+	push status >out && cat out &&
+	test "$(grep -c " ok " out)" = 4 &&
+	push status --json >out.json &&
+	grep "\"behind\":false" out.json && ! grep "\"behind\":true" out.json
+'
+
+test_expect_success 'the forced command refuses anything but receive and status' '
+	test_expect_code 1 ssh_run "$TRASH/mail/sshd" keys/id_ed25519 "$(netns_addr mail)" \
+		"cat /etc/shadow" >out 2>err &&
+	grep "only \"receive\" and \"status\" are allowed" err &&
+	! test -s out &&
+	ssh_run "$TRASH/mail/sshd" keys/id_ed25519 "$(netns_addr mail)" status >out &&
+	grep "\"node\":\"mail\"" out
+'
+
+test_expect_success 'a changed host key fails that node as a possible MITM, the others install' '
+	new_leaf c &&
+	cp keys/known_hosts keys/known_hosts.good &&
+	test_when_finished "cp keys/known_hosts.good keys/known_hosts" &&
+	ssh-keygen -q -t ed25519 -N "" -f other_host_key &&
+	sed -i "/^$(netns_addr backup2) /d" keys/known_hosts &&
+	echo "$(netns_addr backup2) $(cut -d" " -f1,2 other_host_key.pub)" >>keys/known_hosts &&
+	test_expect_code 1 push --now >out &&
+	cat out &&
+	grep "^backup2 .*failed.*HOST KEY MISMATCH.*man-in-the-middle" out &&
+	test "$(grep -c " installed " out)" = 3 &&
+	serves mail c && serves backup1 c && serves backup2 b
+'
+
+test_expect_success 'a node down: reported failed, the others installed' '
+	cp keys/known_hosts.good keys/known_hosts &&
+	new_leaf d &&
+	sshd_stop "$TRASH/backup1/sshd" &&
+	test_expect_code 1 push --now >out &&
+	cat out &&
+	grep "^backup1 .*failed.*connect" out &&
+	grep "^backup2 .*installed" out &&
+	serves backup2 d && serves mail d && serves backup1 c &&
+	push status >out && grep "^backup1 .*BEHIND" out
+'
+
+test_expect_success 'node back: the daemon retries it within the backoff bound' '
+	DAEMON_NETNS=front daemon_start certpush-run "" \
+		"$CERTPUSH" -c "$TRASH/certpush.yaml" run &&
+	test_when_finished "daemon_stop certpush-run" &&
+	sleep 1 &&
+	sshd_start backup1 "$TRASH/backup1/sshd" \
+		"restrict,command=\"$CERTPULL -c $TRASH/backup1/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+	wait_until_ 30 serves backup1 d &&
+	wait_until_ 10 eval "push status | grep -q \"^backup1 .* ok \"" &&
+	cat "$TRASH/certpush-run.log"
+'
+
+test_expect_success 'certpull fetch brings a node that missed a push up to date (SFTP)' '
+	SSHD_PORT=2222 SSHD_EXTRA="Subsystem sftp internal-sftp" sshd_start front "$TRASH/front/sftpd" \
+		"restrict,command=\"internal-sftp\" $(cat keys/fetch_ed25519.pub)" &&
+	sshd_known_hosts_line "$(netns_addr front)" "$TRASH/front/sftpd" >keys/front_known_hosts &&
+	cat >>backup2/certpull.yaml <<-EOF &&
+	fetch:
+	  host: $(netns_addr front)
+	  port: 2222
+	  identity: $TRASH/keys/fetch_ed25519
+	  known_hosts: $TRASH/keys/front_known_hosts
+	  path: $TRASH/state/outbox/backup2.bundle
+	  timeout: 20
+	EOF
+	new_leaf e &&
+	sshd_stop "$TRASH/backup2/sshd" &&
+	test_expect_code 1 push --now >out &&
+	grep "^backup2 .*failed" out &&
+	serves backup2 d &&
+	pull backup2 fetch >out &&
+	cat out &&
+	grep "fetch: installed serial" out &&
+	serves backup2 e &&
+	test_expect_code 2 pull backup2 fetch
+'
+
+test_expect_success 'fetch with a wrong host key for the front is refused' '
+	cp keys/front_known_hosts keys/front_known_hosts.good &&
+	echo "[$(netns_addr front)]:2222 $(cut -d" " -f1,2 other_host_key.pub)" >keys/front_known_hosts &&
+	test_expect_code 1 pull backup2 fetch 2>err &&
+	grep "HOST KEY MISMATCH" err &&
+	cp keys/front_known_hosts.good keys/front_known_hosts
+'
+
+test_expect_success 'a link cut in the middle of a transfer: nothing installed there, retry works' '
+	sshd_start backup2 "$TRASH/backup2/sshd" \
+		"restrict,command=\"$CERTPULL -c $TRASH/backup2/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+	sed -i "/name: mail$/,/items/ s/timeout: 20/timeout: 6/" certpush.yaml &&
+	before=$(installed_serial mail) &&
+	new_leaf f &&
+	slow="ip netns exec $NETNS_BRIDGE tc qdisc" && link=${netns_index_[mail]} &&
+	$slow add dev $link root tbf rate 16kbit burst 1600 latency 5s &&
+	test_when_finished "$slow del dev $link root 2>/dev/null; netns_link_up mail" &&
+	{ push --now >out & pushpid=$!; } &&
+	# The traffic to mail is slowed to 2 kB/s: cut it while the bundle flows.
+	sleep 2 && netns_link_down mail &&
+	{ wait $pushpid && rc=0 || rc=$?; } && test $rc = 1 &&
+	cat out &&
+	grep "^mail .*failed" out &&
+	grep "^backup1 .*installed" out &&
+	test "$(installed_serial mail)" = "$before" && serves mail e &&
+	netns_link_up mail && $slow del dev $link root &&
+	sed -i "s/timeout: 6/timeout: 20/" certpush.yaml &&
+	push --now --target mail >out &&
+	cat out && serves mail f
+'
+
+test_expect_success '32 targets at once take far less than one after the other' '
+	mkdir many && ports= &&
+	for i in $(seq 1 32); do
+		port=$((2300 + i)) && d=$TRASH/many/n$i && mkdir -p $d &&
+		cat >$d/certpull.yaml <<-EOF &&
+		node: n$i
+		state_dir: $d/state
+		trusted_keys: [$pub]
+		services:
+		  - name: files
+		    files:
+		      - { path: $d/site.pem, item: www, format: haproxy, mode: "0600" }
+		EOF
+		SSHD_PORT=$port sshd_start backup1 "$d/sshd" \
+			"restrict,command=\"$CERTPULL -c $d/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+		sshd_known_hosts_line "$(netns_addr backup1)" "$d/sshd" >>keys/known_hosts || return 1
+	done &&
+	{
+		sed -n "1,/^targets:/p" certpush.yaml | sed "s/concurrency: 8/concurrency: 32/" &&
+		for i in $(seq 1 32); do
+			target n$i "$(netns_addr backup1)" $((2300 + i)) || return 1
+		done
+	} >many.yaml &&
+	new_leaf g &&
+	start=$(date +%s%N) &&
+	netns_exec front "$CERTPUSH" -c "$TRASH/many.yaml" --now --target n1 >one.out 7>&- 8>&- &&
+	one=$(( $(date +%s%N) - start )) &&
+	new_leaf h &&
+	start=$(date +%s%N) &&
+	netns_exec front "$CERTPUSH" -c "$TRASH/many.yaml" --now >all.out 7>&- 8>&- &&
+	all=$(( $(date +%s%N) - start )) &&
+	tail -n 1 all.out &&
+	grep "32 of 32 targets ok" all.out &&
+	say "one target: $((one / 1000000)) ms, 32 targets: $((all / 1000000)) ms" &&
+	test $((all * 4)) -lt $((one * 32))
+'
+
+test_done
