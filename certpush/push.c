@@ -38,18 +38,29 @@ worker(void *arg)
 	return NULL;
 }
 
+/*
+ * The outbox holds every target's latest bundle for certpull fetch.
+ * Bundles carry private keys: the outbox is 0700 and its files 0600,
+ * unless outbox_group names the group of a dedicated fetch account:
+ * then 0750 and 0640, group-readable by that account only.
+ */
 static int
 write_outbox(const struct pushconf *c, const char *name, const struct buf *b,
     struct err *e)
 {
 	char path[PATH_MAX];
+	gid_t gid = c->outbox_shared ? c->outbox_gid : getegid();
 
 	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST)
 		return err_set(e, "%s: %s", c->state_dir, strerror(errno));
 	if (mkdir(c->outbox, 0700) == -1 && errno != EEXIST)
 		return err_set(e, "%s: %s", c->outbox, strerror(errno));
+	if (c->outbox_shared && (chown(c->outbox, geteuid(), gid) == -1 ||
+	    chmod(c->outbox, 0750) == -1))
+		return err_set(e, "%s: %s", c->outbox, strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, name);
-	return file_write_atomic(path, b->data, b->len, geteuid(), getegid(), 0600, e);
+	return file_write_atomic(path, b->data, b->len, geteuid(), gid,
+	    c->outbox_shared ? 0640 : 0600, e);
 }
 
 /* One target's part of a push. */
