@@ -7,8 +7,9 @@
 #include "yconf.h"
 
 static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
+    "outbox_group",
     "quiet_period", "concurrency", "bundle_days", "certificates", "dkim",
-    "targets", NULL };
+    "targets", "ca_file", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
     "chain", "names", NULL };
@@ -17,8 +18,11 @@ static const char *const dkim_keys[] = { "name", "key", "selector", "domain", NU
 static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
 static const char *const target_keys[] = { "name", "type", "host", "port", "user",
     "identity", "known_hosts", "certpull_config", "certpull", "timeout", "items",
-    NULL };
+    "endpoints", NULL };
 static const char *const target_required[] = { "name", "items", NULL };
+static const char *const ep_keys[] = { "address", "port", "sni", "starttls",
+    "item", NULL };
+static const char *const ep_required[] = { "address", "port", NULL };
 
 /* Checks an item or node name against the bundle's character set. */
 static int
@@ -84,6 +88,78 @@ load_target_type(struct yconf *y, yaml_node_t *n, const char *where,
 	return rc;
 }
 
+/* starttls: none (default), smtp, imap or pop3, as in certpull.yaml. */
+static int
+load_starttls(struct yconf *y, yaml_node_t *n, const char *where, enum starttls *out)
+{
+	char *s = NULL;
+	int i, rc = 0;
+
+	if (yconf_str(y, n, where, "starttls", &s) == -1)
+		return -1;
+	*out = TLS_NONE;
+	for (i = 0; s != NULL && i <= TLS_POP3; i++)
+		if (strcmp(s, starttls_name((enum starttls)i)) == 0)
+			break;
+	if (s != NULL && i > TLS_POP3)
+		rc = yconf_error(y, yconf_get(y, n, "starttls"), where,
+		    "starttls \"%s\" is not one of: none, smtp, imap, pop3", s);
+	else if (s != NULL)
+		*out = (enum starttls)i;
+	free(s);
+	return rc;
+}
+
+/* An endpoint's item must be one of the target's certificates. */
+static int
+load_endpoint(struct yconf *y, const struct pushconf *c, const struct target *t,
+    yaml_node_t *n, const char *where, struct target_endpoint *ep)
+{
+	size_t i;
+
+	if (yconf_map(y, n, where, ep_keys, ep_required) == -1 ||
+	    yconf_str(y, n, where, "address", &ep->address) == -1 ||
+	    yconf_uint(y, n, where, "port", 1, 65535, &ep->port) == -1 ||
+	    yconf_str(y, n, where, "sni", &ep->sni) == -1 ||
+	    load_starttls(y, n, where, &ep->starttls) == -1 ||
+	    yconf_str(y, n, where, "item", &ep->item) == -1)
+		return -1;
+	for (i = 0; i < t->nitems; i++)
+		if (pushconf_cert(c, t->items[i]) != NULL &&
+		    (ep->item == NULL || strcmp(ep->item, t->items[i]) == 0))
+			return 0;
+	if (ep->item == NULL)
+		return yconf_error(y, n, where, "the target has no certificate item "
+		    "for this endpoint to serve");
+	return yconf_error(y, yconf_get(y, n, "item"), where, "item \"%s\" is not "
+	    "one of the target's certificate items", ep->item);
+}
+
+static int
+load_endpoints(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
+    const char *where, struct target *t)
+{
+	yaml_node_t *seq = yconf_get(y, n, "endpoints");
+	char w[96], wi[112];
+	size_t i;
+
+	if (seq == NULL)
+		return 0;
+	snprintf(w, sizeof(w), "%s.endpoints", where);
+	if (yconf_seq(y, seq, w, &t->nendpoints) == -1)
+		return -1;
+	if (t->nendpoints == 0 || t->nendpoints > PUSH_MAX_ENDPOINTS)
+		return yconf_error(y, seq, w, "needs 1 to %d entries", PUSH_MAX_ENDPOINTS);
+	if ((t->endpoints = calloc(t->nendpoints, sizeof(*t->endpoints))) == NULL)
+		return yconf_error(y, seq, w, "out of memory");
+	for (i = 0; i < t->nendpoints; i++) {
+		snprintf(wi, sizeof(wi), "%s[%zu]", w, i);
+		if (load_endpoint(y, c, t, yconf_item(y, seq, i), wi, &t->endpoints[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
     const char *where, struct target *t)
@@ -129,7 +205,7 @@ load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 				return yconf_error(y, yconf_get(y, n, "items"), where,
 				    "item \"%s\" is listed twice", t->items[i]);
 	}
-	return 0;
+	return load_endpoints(y, c, n, where, t);
 }
 
 /* Loads the list under key with fn into a calloc'd array of size elements. */
@@ -191,12 +267,15 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	    yconf_str(y, root, "", "signing_key", &c->signing_key) == -1 ||
 	    yconf_str(y, root, "", "state_dir", &c->state_dir) == -1 ||
 	    yconf_str(y, root, "", "outbox", &c->outbox) == -1 ||
+	    yconf_group(y, root, "", "outbox_group", &c->outbox_gid) == -1 ||
 	    yconf_uint(y, root, "", "quiet_period", 0, 3600, &c->quiet_period) == -1 ||
 	    yconf_uint(y, root, "", "concurrency", 1, 256, &c->concurrency) == -1 ||
-	    yconf_uint(y, root, "", "bundle_days", 1, 3650, &c->bundle_days) == -1)
+	    yconf_uint(y, root, "", "bundle_days", 1, 3650, &c->bundle_days) == -1 ||
+	    yconf_str(y, root, "", "ca_file", &c->ca_file) == -1)
 		return -1;
 	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpush")) == NULL)
 		return err_set(y->e, "out of memory");
+	c->outbox_shared = yconf_get(y, root, "outbox_group") != NULL;
 	if (c->outbox == NULL && asprintf(&c->outbox, "%s/outbox", c->state_dir) == -1) {
 		c->outbox = NULL;
 		return err_set(y->e, "out of memory");
@@ -261,7 +340,7 @@ pushconf_load_string(const char *name, const char *text, size_t len,
 void
 pushconf_free(struct pushconf *c)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; c->certs != NULL && i < c->ncerts; i++) {
 		free(c->certs[i].name);
@@ -288,6 +367,12 @@ pushconf_free(struct pushconf *c)
 		free(t->certpull_config);
 		free(t->certpull);
 		yconf_strv_free(t->items);
+		for (j = 0; t->endpoints != NULL && j < t->nendpoints; j++) {
+			free(t->endpoints[j].address);
+			free(t->endpoints[j].sni);
+			free(t->endpoints[j].item);
+		}
+		free(t->endpoints);
 	}
 	free(c->certs);
 	free(c->dkims);
@@ -296,6 +381,7 @@ pushconf_free(struct pushconf *c)
 	free(c->signing_key);
 	free(c->state_dir);
 	free(c->outbox);
+	free(c->ca_file);
 	memset(c, 0, sizeof(*c));
 }
 

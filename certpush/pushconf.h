@@ -5,13 +5,17 @@
 #ifndef CP_PUSHCONF_H
 #define CP_PUSHCONF_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "err.h"
+#include "tlsprobe.h"
 
 #define PUSHCONF_DEFAULT	"/etc/certpush/certpush.yaml"
 #define PUSH_MAX_ITEMS		16
 #define PUSH_MAX_TARGETS	256
+#define PUSH_MAX_ENDPOINTS	16
 
 struct cert_source {
 	char	 *name;		/* item name, as targets and certpull refer to it */
@@ -32,6 +36,15 @@ struct dkim_source {
 
 enum target_type { TARGET_SSH, TARGET_LOCAL };
 
+/* A live endpoint of a target, checked by certpush audit. */
+struct target_endpoint {
+	char		*address;
+	unsigned long	 port;
+	char		*sni;
+	enum starttls	 starttls;
+	char		*item;	/* certificate it must serve; NULL: the target's first */
+};
+
 struct target {
 	char		 *name;		/* the bundle's audience: certpull's node name */
 	enum target_type  type;
@@ -45,6 +58,8 @@ struct target {
 	unsigned long	  timeout;	/* seconds for the whole exchange */
 	char		**items;
 	size_t		  nitems;
+	struct target_endpoint *endpoints;	/* optional */
+	size_t		  nendpoints;
 };
 
 struct pushconf {
@@ -52,9 +67,12 @@ struct pushconf {
 	char			*signing_key;
 	char			*state_dir;
 	char			*outbox;
+	int			 outbox_shared;	/* outbox_group given */
+	gid_t			 outbox_gid;	/* group that may read the outbox */
 	unsigned long		 quiet_period;	/* seconds */
 	unsigned long		 concurrency;
 	unsigned long		 bundle_days;	/* bundle lifetime cap */
+	char			*ca_file;	/* audit: trusted CAs besides the system's */
 	struct cert_source	*certs;
 	size_t			 ncerts;
 	struct dkim_source	*dkims;
