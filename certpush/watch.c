@@ -23,11 +23,15 @@ static int watching;
 static int
 watch_dir(const char *dir, struct err *e)
 {
+	char slashed[PATH_MAX];
 	struct stat st;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return 0;
-	if (inotifytools_wd_from_filename(dir) != -1)
+	/* libinotifytools names a watched directory with a trailing slash. */
+	snprintf(slashed, sizeof(slashed), "%s/", dir);
+	if (inotifytools_wd_from_filename(dir) != -1 ||
+	    inotifytools_wd_from_filename(slashed) != -1)
 		return 0;
 	if (!inotifytools_watch_file(dir, WATCH_EVENTS))
 		return err_set(e, "cannot watch %s: %s", dir,

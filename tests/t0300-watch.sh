@@ -1,0 +1,267 @@
+#!/bin/bash
+test_description='certpush run watches real certbot renewals (pebble), plain files and DKIM keys
+
+In node "front": the pebble ACME test server, certbot, HAProxy and the
+certpush daemon, with a local target (front) and an SSH target (mail, with
+its own HAProxy).  Every renewal must reach every target once, and only
+when the renewal is complete and valid.'
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tests/lib-services.sh"
+
+test_have_prereq ROOT || skip_all "needs root"
+test_have_prereq NETNS || skip_all "cannot create network namespaces"
+test_have_prereq BUILT || skip_all "build certpush and certpull first"
+for cmd in haproxy /usr/sbin/sshd pebble pebble-challtestsrv certbot openssl; do
+	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
+done
+
+LE=$TRASH/le
+
+in_front () {
+	netns_exec front "$@" 7>&- 8>&-
+}
+
+certbot_ () {
+	in_front env REQUESTS_CA_BUNDLE="$TRASH/ca/ca.crt" certbot "$@" \
+		--config-dir "$LE" --work-dir "$TRASH/le-work" --logs-dir "$TRASH/le-logs" \
+		--server https://localhost:14000/dir --non-interactive \
+		--standalone --http-01-address 127.0.0.1 --http-01-port 5002 \
+		>>"$TRASH/certbot.out" 2>&1
+}
+
+pushes () {
+	local n
+	n=$(grep -c "targets ok" "$TRASH/certpush-run.log" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# serves NODE FILE: NODE's HAProxy serves the leaf of FILE.
+serves () {
+	wait_for_fingerprint "$(cert_fingerprint "$2")" 20 --netns "$1" 127.0.0.1 443 >/dev/null
+}
+
+front_file_is () {
+	test "$(cert_fingerprint front/web.pem 2>/dev/null)" = "$(cert_fingerprint "$1")"
+}
+
+# quiet_for S: let the daemon see and debounce everything so far.
+quiet_for () {
+	sleep "$1"
+}
+
+test_expect_success 'setup: CA, pebble and its DNS, certbot obtains a certificate' '
+	make_ca ca && make_cert ca localhost "DNS:localhost" &&
+	make_cert ca old "DNS:www.test" &&
+	netns_create front 1 && netns_create mail 2 &&
+	mkdir pebble &&
+	cat >pebble/config.json <<-EOF &&
+	{ "pebble": { "listenAddress": "127.0.0.1:14000",
+	  "managementListenAddress": "127.0.0.1:15000",
+	  "certificate": "$TRASH/ca/localhost.fullchain",
+	  "privateKey": "$TRASH/ca/localhost.key",
+	  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "",
+	  "externalAccountBindingRequired": false } }
+	EOF
+	DAEMON_NETNS=front daemon_start challtestsrv "" pebble-challtestsrv \
+		-dns01 127.0.0.1:8053 -http01 "" -https01 "" -tlsalpn01 "" \
+		-management 127.0.0.1:8055 -defaultIPv4 127.0.0.1 &&
+	DAEMON_NETNS=front daemon_start pebble "" env PEBBLE_VA_NOSLEEP=1 \
+		PEBBLE_WFE_NONCEREJECT=0 PEBBLE_VA_ALWAYS_VALID=1 \
+		pebble -config pebble/config.json -dnsserver 127.0.0.1:8053 &&
+	NETNS=front wait_for_port 127.0.0.1 14000 20 &&
+	certbot_ certonly --agree-tos --register-unsafely-without-email -d www.test &&
+	test -L "$LE/live/www.test/cert.pem" &&
+	openssl x509 -in "$LE/live/www.test/cert.pem" -noout -subject
+'
+
+test_expect_success 'setup: keys, plain files, DKIM key, HAProxy on both nodes, sshd on mail' '
+	mkdir -m 0700 keys state plain dkimkeys &&
+	make_cert ca web1 "DNS:web.test" &&
+	cp ca/web1.crt plain/cert.pem && cp ca/web1.chain plain/chain.pem &&
+	install -m 0600 ca/web1.key plain/key.pem &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkimkeys/sel.private 2>/dev/null &&
+	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
+	pub=$(sed -n "s/^- //p" keygen.out) &&
+	ssh-keygen -q -t ed25519 -N "" -f keys/id_ed25519 &&
+	for node in front mail; do
+		mkdir -p $node && install -m 0600 ca/old.pem $node/site.pem &&
+		haproxy_start $node "$TRASH/$node/haproxy" "$TRASH/$node/site.pem" || return 1
+	done &&
+	sshd_start mail "$TRASH/mail/sshd" \
+		"restrict,command=\"$CERTPULL -c $TRASH/mail/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+	sshd_known_hosts_line "$(netns_addr mail)" "$TRASH/mail/sshd" >keys/known_hosts
+'
+
+test_expect_success 'setup: configurations, first push' '
+	for node in front mail; do
+		cat >$node/certpull.yaml <<-EOF || return 1
+		node: $node
+		state_dir: $TRASH/$node/state
+		trusted_keys: [$pub]
+		services:
+		  - name: haproxy
+		    files:
+		      - { path: $TRASH/$node/site.pem, item: www, format: haproxy, mode: "0600" }
+		    haproxy_socket: $TRASH/$node/haproxy/admin.sock
+		    endpoints:
+		      - { address: 127.0.0.1, port: 443 }
+		EOF
+	done &&
+	cat >>front/certpull.yaml <<-EOF &&
+	  - name: files
+	    files:
+	      - { path: $TRASH/front/web.pem, item: web, format: fullchain, mode: "0644" }
+	      - { path: $TRASH/front/dkim.private, item: dkim, format: dkim, mode: "0600" }
+	EOF
+	cat >certpush.yaml <<-EOF &&
+	signing_key: $TRASH/keys/signing.key
+	state_dir: $TRASH/state
+	quiet_period: 1
+	certificates:
+	  - name: www
+	    lineage: $LE/live/www.test
+	  - name: web
+	    cert: $TRASH/plain/cert.pem
+	    chain: $TRASH/plain/chain.pem
+	    key: $TRASH/plain/key.pem
+	dkim:
+	  - name: dkim
+	    key: $TRASH/dkimkeys/sel.private
+	    selector: sel
+	    domain: web.test
+	targets:
+	  - name: front
+	    type: local
+	    certpull: $CERTPULL
+	    certpull_config: $TRASH/front/certpull.yaml
+	    items: [www, web, dkim]
+	  - name: mail
+	    host: $(netns_addr mail)
+	    identity: $TRASH/keys/id_ed25519
+	    known_hosts: $TRASH/keys/known_hosts
+	    items: [www]
+	EOF
+	cp certpush.yaml certpush.yaml.good &&
+	in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" --now &&
+	serves front "$LE/live/www.test/cert.pem" && serves mail "$LE/live/www.test/cert.pem" &&
+	front_file_is plain/cert.pem
+'
+
+test_expect_success 'the daemon starts and pushes nothing while nothing changes' '
+	DAEMON_NETNS=front daemon_start certpush-run "" \
+		"$CERTPUSH" -v -c "$TRASH/certpush.yaml" run &&
+	wait_for_file certpush-run.log 5 &&
+	quiet_for 3 &&
+	test "$(pushes)" = 0
+'
+
+test_expect_success 'certbot renew: one push, every target serves the new certificate' '
+	old=$(cert_fingerprint "$LE/live/www.test/cert.pem") &&
+	certbot_ renew --force-renewal --no-random-sleep-on-renew &&
+	new=$(cert_fingerprint "$LE/live/www.test/cert.pem") &&
+	test "$old" != "$new" &&
+	serves front "$LE/live/www.test/cert.pem" &&
+	serves mail "$LE/live/www.test/cert.pem" &&
+	quiet_for 3 &&
+	test "$(pushes)" = 1
+'
+
+# switch_links VERSION NAME...: point live/www.test/NAME.pem at archive version.
+switch_links () {
+	local v=$1 name
+	shift
+	for name in "$@"; do
+		ln -sfn "../../archive/www.test/$name$v.pem" "$LE/live/www.test/$name.pem" || return 1
+	done
+}
+
+test_expect_success 'half-switched links are not pushed until consistent' '
+	n=$(readlink "$LE/live/www.test/cert.pem" | sed "s/.*cert\([0-9]*\)\.pem/\1/") &&
+	v=$((n + 1)) && a=$LE/archive/www.test &&
+	make_cert ca manual "DNS:www.test" ec &&
+	cp ca/manual.crt $a/cert$v.pem && cp ca/manual.chain $a/chain$v.pem &&
+	cp ca/manual.fullchain $a/fullchain$v.pem &&
+	install -m 0600 ca/manual.key $a/privkey$v.pem &&
+	before=$(pushes) &&
+	switch_links $v cert chain &&
+	quiet_for 4 &&
+	test "$(pushes)" = "$before" &&
+	grep "links point to archive versions" certpush-run.log &&
+	switch_links $v fullchain privkey &&
+	serves front ca/manual.crt && serves mail ca/manual.crt &&
+	quiet_for 2 &&
+	test "$(pushes)" = $((before + 1))
+'
+
+test_expect_success 'plain files replaced by rename' '
+	before=$(pushes) &&
+	make_cert ca web2 "DNS:web.test" &&
+	cp ca/web2.crt plain/cert.new && install -m 0600 ca/web2.key plain/key.new &&
+	mv plain/key.new plain/key.pem && mv plain/cert.new plain/cert.pem &&
+	wait_until_ 20 front_file_is ca/web2.crt &&
+	quiet_for 2 &&
+	test "$(pushes)" = $((before + 1))
+'
+
+test_expect_success 'plain files rewritten in place' '
+	before=$(pushes) &&
+	make_cert ca web3 "DNS:web.test" &&
+	cat ca/web3.crt >plain/cert.pem && cat ca/web3.key >plain/key.pem &&
+	wait_until_ 20 front_file_is ca/web3.crt &&
+	quiet_for 2 &&
+	test "$(pushes)" = $((before + 1))
+'
+
+test_expect_success 'a new DKIM key dropped into the directory' '
+	before=$(pushes) &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkimkeys/new.tmp 2>/dev/null &&
+	chmod 0600 dkimkeys/new.tmp && mv dkimkeys/new.tmp dkimkeys/sel.private &&
+	wait_until_ 20 eval "test \"\$(openssl pkey -in front/dkim.private -pubout 2>/dev/null)\" = \"\$(openssl pkey -in dkimkeys/sel.private -pubout)\"" &&
+	quiet_for 2 &&
+	test "$(pushes)" = $((before + 1))
+'
+
+test_expect_success 'an unchanged renewal (same content) pushes nothing' '
+	before=$(pushes) &&
+	cat plain/cert.pem >plain/cert.same && mv plain/cert.same plain/cert.pem &&
+	touch plain/key.pem &&
+	quiet_for 4 &&
+	test "$(pushes)" = "$before"
+'
+
+test_expect_success 'an invalid renewal (expired) is refused and logged, nothing pushed' '
+	before=$(pushes) &&
+	make_cert ca expired "DNS:web.test" ec -1d &&
+	cp plain/cert.pem cert.keep && cp plain/key.pem key.keep &&
+	cat ca/expired.crt >plain/cert.pem && cat ca/expired.key >plain/key.pem &&
+	quiet_for 4 &&
+	test "$(pushes)" = "$before" &&
+	grep "renewal refused, nothing pushed.*web.*expired" certpush-run.log &&
+	front_file_is ca/web3.crt &&
+	cat cert.keep >plain/cert.pem && cat key.keep >plain/key.pem
+'
+
+test_expect_success 'SIGHUP with a broken config keeps the daemon on the old one' '
+	quiet_for 2 &&
+	echo "targets: [" >certpush.yaml &&
+	kill -HUP "$(daemon_pid certpush-run)" &&
+	wait_until_ 10 grep -q "keeping the running configuration" certpush-run.log &&
+	pid_alive_ "$(daemon_pid certpush-run)" &&
+	before=$(pushes) &&
+	make_cert ca web4 "DNS:web.test" &&
+	cp ca/web4.crt plain/cert.new && install -m 0600 ca/web4.key plain/key.new &&
+	mv plain/key.new plain/key.pem && mv plain/cert.new plain/cert.pem &&
+	wait_until_ 20 front_file_is ca/web4.crt &&
+	cp certpush.yaml.good certpush.yaml &&
+	kill -HUP "$(daemon_pid certpush-run)" &&
+	wait_until_ 10 grep -q "configuration reloaded" certpush-run.log
+'
+
+test_expect_success 'SIGTERM stops the daemon cleanly' '
+	pid=$(daemon_pid certpush-run) &&
+	kill -TERM $pid &&
+	wait_until_ 10 eval "! pid_alive_ $pid" &&
+	grep "stopping" certpush-run.log
+'
+
+test_done
