@@ -221,6 +221,30 @@ check_endpoints(const struct pullconf *c, const struct txn *t, int old,
 	return rc;
 }
 
+/*
+ * For an unchanged install: what every endpoint serves now (one probe
+ * each), so that the sender still learns the served fingerprints.
+ */
+static void
+report_served(const struct pullconf *c, const struct bundle *b, struct outcome *o)
+{
+	char want[CERT_FPR_LEN];
+	size_t i, j;
+
+	o->nserved = 0;
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nendpoints; j++) {
+			const struct endpoint *ep = &c->services[i].endpoints[j];
+			const char *item = endpoint_item(&c->services[i], ep);
+			struct err why;
+
+			if (item == NULL || render_leaf_fpr(b, item, want) == -1)
+				continue;
+			if (endpoint_wait(ep, want, 0, &o->served[o->nserved++], &why) == -1)
+				log_warnx("%s", why.msg);
+		}
+}
+
 /* Runs the checks of every changed service, then reloads them. */
 static int
 apply(const struct pullconf *c, const struct txn *t, struct outcome *o,
@@ -409,11 +433,14 @@ install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 	t->serial = b->serial;
 	if (unchanged) {
 		o->result = INSTALL_UNCHANGED;
+		report_served(c, b, o);
 		goto out;
 	}
 	o->result = transact(c, b, t, o);
-	if (o->result == INSTALL_OK && !any_changed(t))
+	if (o->result == INSTALL_OK && !any_changed(t)) {
 		o->result = INSTALL_UNCHANGED;
+		report_served(c, b, o);
+	}
 out:
 	if (o->result == INSTALL_FAILED)
 		log_warnx("install failed at %s: %s", o->step, o->error);
