@@ -346,6 +346,17 @@ test_expect_success 'a replayed older bundle is refused' '
 	same_as before
 '
 
+test_expect_success 'a second install waits for the lock, then fails clearly' '
+	snapshot before &&
+	# The holder execs into sleep with the lock on fd 9: killing it frees the lock.
+	{ (exec 9>>pullstate/lock && flock 9 && exec sleep 14) & holder=$!; } &&
+	sleep 0.5 &&
+	test_expect_code 1 pull install "$bundle" >out 2>err &&
+	kill $holder 2>/dev/null; wait $holder 2>/dev/null;
+	grep "failed at lock: another certpull install holds .*lock (waited 10 s)" out &&
+	same_as before
+'
+
 test_expect_success 'receive reads standard input and prints one JSON line' '
 	netns_exec mail "$CERTPULL" -c "$TRASH/certpull.yaml" receive <"$bundle" >out 7>&- 8>&- &&
 	test "$(wc -l <out)" = 1 &&

@@ -141,6 +141,16 @@ test_expect_success 'push to four nodes: all installed, same serial and fingerpr
 	grep "4 of 4 targets ok" out
 '
 
+test_expect_success 'dry run: bundles built, every node reached, nothing installed' '
+	serial=$(installed_serial mail) &&
+	last=$(cat state/serial) &&
+	push --now --dry-run >out &&
+	cat out &&
+	test "$(grep -c " reachable " out)" = 4 &&
+	test "$(installed_serial mail)" = "$serial" &&
+	test "$(cat state/serial)" = "$last"
+'
+
 test_expect_success 'status: every target current; --json' '
 	push status >out && cat out &&
 	test "$(grep -c " ok " out)" = 4 &&
