@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,7 +90,13 @@ lineages_ready(const struct pushconf *c, time_t *since)
 	size_t i;
 
 	for (i = 0; i < c->ncerts; i++) {
-		if (c->certs[i].lineage == NULL ||
+		struct stat st;
+
+		/*
+		 * A lineage not issued yet has no directory: the targets that
+		 * need it are refused one by one, the others go ahead.
+		 */
+		if (c->certs[i].lineage == NULL || stat(c->certs[i].lineage, &st) == -1 ||
 		    lineage_consistent(c->certs[i].lineage, &e) == 0)
 			continue;
 		if (*since == 0)

@@ -141,8 +141,28 @@ test_expect_success 'setup: configurations, first push' '
 	    known_hosts: $TRASH/keys/known_hosts
 	    items: [www]
 	EOF
+	mkdir spare &&
+	cat >spare/certpull.yaml <<-EOF &&
+	node: spare
+	state_dir: $TRASH/spare/state
+	trusted_keys: [$pub]
+	services:
+	  - name: files
+	    files:
+	      - { path: $TRASH/spare/www2.pem, item: www2, format: fullchain, mode: "0644" }
+	EOF
+	cat >>certpush.yaml <<-EOF &&
+	  - name: spare
+	    type: local
+	    certpull: $CERTPULL
+	    certpull_config: $TRASH/spare/certpull.yaml
+	    items: [www2]
+	EOF
+	sed -i "/^dkim:/i\\  - name: www2\\n    lineage: $LE/live/www2.test" certpush.yaml &&
 	cp certpush.yaml certpush.yaml.good &&
-	in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" --now &&
+	test_expect_code 1 in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" --now >out &&
+	cat out &&
+	grep "^spare .*failed.*bundle not built.*www2" out &&
 	serves front "$LE/live/www.test/cert.pem" && serves mail "$LE/live/www.test/cert.pem" &&
 	front_file_is plain/cert.pem
 '
@@ -255,6 +275,15 @@ test_expect_success 'SIGHUP with a broken config keeps the daemon on the old one
 	cp certpush.yaml.good certpush.yaml &&
 	kill -HUP "$(daemon_pid certpush-run)" &&
 	wait_until_ 10 grep -q "configuration reloaded" certpush-run.log
+'
+
+test_expect_success 'a lineage that appears later is picked up and pushed' '
+	before=$(pushes) &&
+	certbot_ certonly --agree-tos --register-unsafely-without-email -d www2.test &&
+	wait_until_ 20 test -f spare/www2.pem &&
+	test "$(cert_fingerprint spare/www2.pem)" = "$(cert_fingerprint "$LE/live/www2.test/cert.pem")" &&
+	quiet_for 2 &&
+	test "$(pushes)" = $((before + 1))
 '
 
 test_expect_success 'SIGTERM stops the daemon cleanly' '
