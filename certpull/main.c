@@ -13,6 +13,7 @@
 
 #include <libssh2.h>
 
+#include "audit_pull.h"
 #include "bundle.h"
 #include "fsutil.h"
 #include "install.h"
@@ -40,6 +41,11 @@ static const char usage_text[] =
 "                 (the fetch: section) and install it if it is newer\n"
 "  status [--json]  installed serial and signer, each installed file's\n"
 "                 certificate (subject, names, notAfter, SHA-256), last outcome\n"
+"  audit [--warn DAYS] [--crit DAYS] [--json | --prometheus | --nagios]\n"
+"        [-o FILE] [--ca-file FILE] [--timeout SECONDS] [FILE | DIR ...]\n"
+"                 expiry audit of the installed files and of what the endpoints\n"
+"                 serve, or of certificate files; exit 0 OK, 1 WARNING,\n"
+"                 2 CRITICAL, 3 UNKNOWN (see AUDIT in certpull(8))\n"
 "\n"
 "Options:\n"
 "  -c FILE   configuration file (default " PULLCONF_DEFAULT ")\n"
@@ -322,6 +328,8 @@ main(int argc, char **argv)
 		return cmd_serve(config);
 	if (strcmp(cmd, "fetch") == 0 && argc - optind == 1)
 		return cmd_fetch(config);
+	if (strcmp(cmd, "audit") == 0)
+		return pull_audit(config, argc - optind, argv + optind);
 	if (strcmp(cmd, "status") == 0 && argc - optind == 2 &&
 	    strcmp(argv[optind + 1], "--json") == 0)
 		return cmd_status(config, 1);

@@ -12,6 +12,7 @@
 
 #include <libssh2.h>
 
+#include "audit_push.h"
 #include "build.h"
 #include "daemon.h"
 #include "fsutil.h"
@@ -49,6 +50,12 @@ static const char usage_text[] =
 "                                 configuration), mode 0600, never overwriting;\n"
 "                                 print the public key for certpull.yaml's trusted_keys\n"
 "  bundle --target NAME -o FILE   validate the target's items and write its signed bundle\n"
+"  audit [--warn DAYS] [--crit DAYS] [--json | --prometheus | --nagios] [-o FILE]\n"
+"        [--ca-file FILE] [--timeout SECONDS] [FILE | DIR ...]\n"
+"                                 expiry audit of the sources, of what each target\n"
+"                                 installed and of what its endpoints serve; or of\n"
+"                                 certificate files; exit 0 OK, 1 WARNING,\n"
+"                                 2 CRITICAL, 3 UNKNOWN (see AUDIT in certpush(8))\n"
 "\n"
 "Options:\n"
 "  -c FILE   configuration file (default " PUSHCONF_DEFAULT ")\n"
@@ -296,6 +303,8 @@ main(int argc, char **argv)
 		return cmd_bundle(config, argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(config, argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return push_audit(config, argc, argv);
 	if (strcmp(cmd, "run") == 0 && (argc == 1 ||
 	    (argc == 2 && strcmp(argv[1], "--syslog") == 0))) {
 		if (argc == 2)

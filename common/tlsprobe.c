@@ -50,6 +50,7 @@ connect_to(const char *address, unsigned port, long long deadline, struct err *e
 		struct pollfd pfd;
 		socklen_t len = sizeof(rc);
 		long long left = deadline - now_ms();
+		int soerr = 0;
 
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0)) == -1)
@@ -58,10 +59,11 @@ connect_to(const char *address, unsigned port, long long deadline, struct err *e
 			break;
 		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
 		if (errno == EINPROGRESS && left > 0 && poll(&pfd, 1, (int)left) == 1 &&
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &len) == 0 && rc == 0)
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
 			break;
-		err_set(e, "connect to %s port %u: %s", address, port,
-		    left <= 0 || errno == EINPROGRESS ? "timed out" : strerror(rc ? rc : errno));
+		/* A refusal arrives as SO_ERROR while errno still says EINPROGRESS. */
+		err_set(e, "connect to %s port %u: %s", address, port, soerr != 0 ?
+		    strerror(soerr) : errno == EINPROGRESS ? "timed out" : strerror(errno));
 		close(fd);
 		fd = -1;
 	}
