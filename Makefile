@@ -87,6 +87,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) fuzz-short
 	$(MAKE) integration
 
 demo: deps
@@ -130,3 +131,5 @@ fuzz:
 	$(MAKE) fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 fuzz-short:
 	$(MAKE) fuzz-run FUZZ_SECONDS=20
+
+include packaging/packaging.mk

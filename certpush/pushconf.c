@@ -276,6 +276,13 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpush")) == NULL)
 		return err_set(y->e, "out of memory");
 	c->outbox_shared = yconf_get(y, root, "outbox_group") != NULL;
+	/* The state directory is 0700: a fetch account could not reach inside. */
+	if (c->outbox_shared && (c->outbox == NULL ||
+	    (strncmp(c->outbox, c->state_dir, strlen(c->state_dir)) == 0 &&
+	    c->outbox[strlen(c->state_dir)] == '/')))
+		return yconf_error(y, yconf_get(y, root, "outbox_group"), "outbox_group",
+		    "needs an outbox outside state_dir %s, which only root may enter "
+		    "(for example outbox: /var/lib/certpush-outbox)", c->state_dir);
 	if (c->outbox == NULL && asprintf(&c->outbox, "%s/outbox", c->state_dir) == -1) {
 		c->outbox = NULL;
 		return err_set(y->e, "out of memory");

@@ -10,7 +10,7 @@ TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       pebble inotify-tools socat faketime ssl-cert-check pssh rsync procps
       iputils-ping strace
       fiu-utils"
-PKG="debhelper rpm lintian systemd"
+PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 
 want=$(echo $BUILD $TEST $PKG)
 missing=""
