@@ -293,4 +293,33 @@ test_expect_success 'SIGTERM stops the daemon cleanly' '
 	grep "stopping" certpush-run.log
 '
 
+# The packaged deploy hook, pointed at this test's certpush and config.
+make_hook () {
+	printf '#!/bin/sh\nexec "%s" -c "%s" "$@"\n' "$CERTPUSH" "$TRASH/certpush.yaml" >certpush-wrapper &&
+	chmod 0755 certpush-wrapper &&
+	sed "s|^certpush=/usr/sbin/certpush$|certpush=$TRASH/certpush-wrapper|" \
+		"$SRC/packaging/certbot/certpush-deploy-hook" >deploy-hook &&
+	chmod 0755 deploy-hook && grep -q "certpush-wrapper" deploy-hook
+}
+
+test_expect_success 'the certbot deploy hook pushes the renewed lineage' '
+	make_hook &&
+	: >certbot.out &&
+	certbot_ renew --force-renewal --no-random-sleep-on-renew --cert-name www.test \
+		--deploy-hook "$TRASH/deploy-hook" &&
+	grep "^ *mail  *installed" certbot.out &&
+	serves front "$LE/live/www.test/cert.pem" && serves mail "$LE/live/www.test/cert.pem" &&
+	! grep -q "^ *spare " certbot.out
+'
+
+test_expect_success 'a failed push is visible in certbot output' '
+	sshd_stop "$TRASH/mail/sshd" &&
+	: >certbot.out &&
+	certbot_ renew --force-renewal --no-random-sleep-on-renew --cert-name www.test \
+		--deploy-hook "$TRASH/deploy-hook" || : &&
+	cat certbot.out &&
+	grep "^ *mail  *failed.*connect" certbot.out &&
+	grep "certpush deploy hook: FAILED to push $LE/live/www.test" certbot.out
+'
+
 test_done
