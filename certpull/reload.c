@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "haproxy.h"
 #include "reload.h"
 #include "run.h"
@@ -72,20 +73,11 @@ service_reload(const struct service *s, const struct txn *t, int old,
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 endpoint_wait(const struct endpoint *ep, const char *want, unsigned grace_s,
     struct served *out, struct err *e)
 {
-	long long deadline = now_ms() + (long long)grace_s * 1000;
+	long long deadline = clock_ms() + (long long)grace_s * 1000;
 	struct probe p;
 	struct err why;
 	int tries;
@@ -108,7 +100,7 @@ endpoint_wait(const struct endpoint *ep, const char *want, unsigned grace_s,
 			snprintf(why.msg, sizeof(why.msg), "serves %s, expected %s",
 			    out->fingerprint, want);
 		}
-		if (now_ms() + PROBE_INTERVAL_MS > deadline)
+		if (clock_ms() + PROBE_INTERVAL_MS > deadline)
 			break;
 		usleep(PROBE_INTERVAL_MS * 1000);
 	}

@@ -62,8 +62,6 @@ static int
 stage_one(const char *tmp, const struct buf *data, uid_t uid, gid_t gid,
     mode_t mode, struct err *e)
 {
-	ssize_t n;
-	size_t off = 0;
 	int fd;
 
 	if (unlink(tmp) == -1 && errno != ENOENT)
@@ -75,14 +73,9 @@ stage_one(const char *tmp, const struct buf *data, uid_t uid, gid_t gid,
 		err_set(e, "set owner/mode of %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	while (off < data->len) {
-		if ((n = write(fd, data->data + off, data->len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			err_set(e, "write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
+	if (fd_write_all(fd, data->data, data->len) == -1) {
+		err_set(e, "write %s: %s", tmp, strerror(errno));
+		goto fail;
 	}
 	if (fsync(fd) == -1) {
 		err_set(e, "fsync %s: %s", tmp, strerror(errno));

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "deliver.h"
 #include "jsonscan.h"
 #include "run.h"
@@ -133,7 +134,7 @@ deliver_local(struct delivery *d)
 void
 deliver(struct delivery *d)
 {
-	long long start = ssh_now_ms();
+	long long start = clock_ms();
 
 	d->result = DELIVERY_FAILED;
 	if (d->bundle == NULL)
@@ -143,5 +144,5 @@ deliver(struct delivery *d)
 		deliver_local(d);
 	else
 		deliver_ssh(d);
-	d->ms = ssh_now_ms() - start;
+	d->ms = clock_ms() - start;
 }

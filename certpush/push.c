@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +15,11 @@
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
+#include "pool.h"
 #include "push.h"
 #include "serial.h"
 #include "sig.h"
 #include "tstate.h"
-
-struct pool {
-	struct delivery	**d;
-	size_t		 n;
-	size_t		 next;		/* taken atomically by the workers */
-};
-
-static void *
-worker(void *arg)
-{
-	struct pool *p = arg;
-	size_t i;
-
-	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_SEQ_CST)) < p->n)
-		deliver(p->d[i]);
-	return NULL;
-}
 
 /*
  * The outbox holds every target's latest bundle for certpull fetch.
@@ -241,33 +224,12 @@ report_json(const struct job *j, size_t n)
 	buf_free(&b);
 }
 
-/* Delivers the prepared jobs in parallel, with at most conc at once. */
 static void
-deliver_jobs(struct job *j, size_t n, unsigned long conc)
+deliver_job(void *arg, size_t i)
 {
-	struct delivery **d = calloc(n, sizeof(*d));
-	struct pool p = { d, n, 0 };
-	pthread_t th[256];
-	size_t i, nth = conc < n ? conc : n;
+	struct job *j = arg;
 
-	if (d == NULL) {
-		for (i = 0; i < n; i++)
-			deliver(&j[i].d);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		d[i] = &j[i].d;
-	if (nth > sizeof(th) / sizeof(th[0]))
-		nth = sizeof(th) / sizeof(th[0]);
-	for (i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, worker, &p) != 0)
-			break;
-	if (i == 0)
-		worker(&p);
-	nth = i;
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	free(d);
+	deliver(&j[i].d);
 }
 
 int
@@ -309,7 +271,7 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 		serial = serial + 1 > (uint64_t)now ? serial + 1 : (uint64_t)now;
 	for (i = 0; i < n; i++)
 		prepare_job(c, sk, serial, o->retry, o->dry_run, &j[i]);
-	deliver_jobs(j, n, c->concurrency);
+	pool_run(n, c->concurrency, deliver_job, j);
 	for (i = 0; i < n; i++) {
 		record(c, &j[i], o->dry_run);
 		failed += j[i].d.result == DELIVERY_FAILED;

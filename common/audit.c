@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,9 +14,9 @@
 #include <openssl/x509v3.h>
 
 #include "audit.h"
+#include "pool.h"
 #include "log.h"
 
-#define AUDIT_THREADS_MAX	64
 #define DAY			86400
 
 static const char *const verdict_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
@@ -357,30 +356,13 @@ judge_dates(const struct audit_ctx *a, struct audit_line *l, const char *what,
 	}
 }
 
-/* X509_NAME as a one-line RFC 2253 string. */
-static void
-name_str(const X509_NAME *name, char *out, size_t outlen)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-
-	out[0] = '\0';
-	if (bio == NULL)
-		return;
-	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-	    (n = BIO_get_mem_data(bio, &p)) > 0)
-		snprintf(out, outlen, "%.*s", (int)n, p);
-	BIO_free(bio);
-}
-
 void
 audit_cert(const struct audit_ctx *a, struct audit_line *l, X509 *x)
 {
 	EVP_PKEY *pub = X509_get0_pubkey(x);
 
-	name_str(X509_get_subject_name(x), l->subject, sizeof(l->subject));
-	name_str(X509_get_issuer_name(x), l->issuer, sizeof(l->issuer));
+	cert_name_str(X509_get_subject_name(x), l->subject, sizeof(l->subject));
+	cert_name_str(X509_get_issuer_name(x), l->issuer, sizeof(l->issuer));
 	cert_dns_names(x, l->names, sizeof(l->names));
 	cert_fingerprint(x, l->sha256);
 	if (pub != NULL)
@@ -461,7 +443,7 @@ audit_chain_complete(const struct audit_ctx *a, struct audit_line *l,
 		return;
 	}
 	l->chain = CHAIN_INCOMPLETE;
-	name_str(X509_get_issuer_name(last), issuer, sizeof(issuer));
+	cert_name_str(X509_get_issuer_name(last), issuer, sizeof(issuer));
 	audit_problem(l, VERDICT_WARNING, "chain incomplete: the issuer of certificate "
 	    "%d (%s) is neither in the chain nor in the system store or CA file", n, issuer);
 }
@@ -576,41 +558,10 @@ audit_endpoint(const struct audit_ctx *a, struct audit_line *l,
 	probe_free(&p);
 }
 
-struct pool {
-	void		(*fn)(void *, size_t);
-	void		*arg;
-	size_t		 n;
-	size_t		 next;		/* taken atomically by the workers */
-};
-
-static void *
-pool_worker(void *arg)
-{
-	struct pool *p = arg;
-	size_t i;
-
-	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_SEQ_CST)) < p->n)
-		p->fn(p->arg, i);
-	return NULL;
-}
-
 void
 audit_parallel(size_t n, unsigned long conc, void (*fn)(void *, size_t), void *arg)
 {
-	struct pool p = { fn, arg, n, 0 };
-	pthread_t th[AUDIT_THREADS_MAX];
-	size_t i, nth = conc < n ? conc : n;
-
-	if (nth > AUDIT_THREADS_MAX)
-		nth = AUDIT_THREADS_MAX;
-	for (i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, pool_worker, &p) != 0)
-			break;
-	nth = i;
-	if (nth == 0)
-		pool_worker(&p);
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
+	pool_run(n, conc, fn, arg);
 }
 
 enum verdict

@@ -110,6 +110,18 @@ cert_first_in_pem(const void *pem, size_t len)
 	return x;
 }
 
+/*
+ * Password callback for every key we parse: keys are never encrypted
+ * here, and OpenSSL's default callback would prompt on the controlling
+ * terminal, blocking on a passphrase-protected key.  Refuse instead.
+ */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
 EVP_PKEY *
 cert_parse_key(const void *pem, size_t len, struct err *e)
 {
@@ -120,7 +132,7 @@ cert_parse_key(const void *pem, size_t len, struct err *e)
 		err_set(e, "out of memory");
 		return NULL;
 	}
-	if ((key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL)
+	if ((key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL)
 		err_ssl(e, "no PEM private key found");
 	else if (!bio_rest_blank(bio)) {
 		err_set(e, "unexpected data after the private key");
@@ -227,7 +239,7 @@ cert_fingerprint(X509 *x, char out[CERT_FPR_LEN])
 }
 
 void
-cert_subject(X509 *x, char *out, size_t outlen)
+cert_name_str(const X509_NAME *name, char *out, size_t outlen)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *p;
@@ -236,11 +248,16 @@ cert_subject(X509 *x, char *out, size_t outlen)
 	out[0] = '\0';
 	if (bio == NULL)
 		return;
-	if (X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
 	    (n = BIO_get_mem_data(bio, &p)) > 0)
 		snprintf(out, outlen, "%.*s", (int)n, p);
 	BIO_free(bio);
+}
+
+void
+cert_subject(X509 *x, char *out, size_t outlen)
+{
+	cert_name_str(X509_get_subject_name(x), out, outlen);
 }
 
 void

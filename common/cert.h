@@ -43,6 +43,8 @@ time_t	cert_not_after(X509 *x);
 time_t	cert_not_before(X509 *x);
 /* SHA-256 fingerprint as openssl x509 -fingerprint prints it. */
 void	cert_fingerprint(X509 *x, char out[CERT_FPR_LEN]);
+/* A name as a one-line RFC 2253 string ("" on failure). */
+void	cert_name_str(const X509_NAME *name, char *out, size_t outlen);
 /* Subject as a one-line string, e.g. "CN=mail.example.com". */
 void	cert_subject(X509 *x, char *out, size_t outlen);
 /* DNS names of the subjectAltName, comma separated ("" if none). */

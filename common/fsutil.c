@@ -119,8 +119,8 @@ fsync_parent(const char *path, struct err *e)
 	return 0;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+fd_write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	ssize_t n;
@@ -166,7 +166,7 @@ atomic_stage(const char *path, const void *data, size_t len, uid_t uid,
 		err_set(e, "set owner/mode of %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		err_set(e, "write %s: %s", tmp, strerror(errno));
 		goto fail;
 	}

@@ -25,6 +25,8 @@ int	file_read(const char *path, size_t cap, struct buf *out, struct err *e);
  */
 int	file_read_stat(const char *path, size_t cap, struct buf *out,
 	    struct stat *st, struct err *e);
+/* Writes all of data, retrying short writes.  0, or -1 with errno set. */
+int	fd_write_all(int fd, const void *data, size_t len);
 /* Reads fd to its end; -1 if more than cap bytes arrive (nothing kept). */
 int	fd_read_capped(int fd, size_t cap, struct buf *out, struct err *e);
 

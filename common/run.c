@@ -9,16 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "run.h"
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 child(char *const argv[], int outfd)
@@ -44,7 +36,7 @@ collect_output(int fd, long long deadline, struct buf *out)
 	ssize_t n;
 
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 
 		if (left <= 0)
 			return -1;
@@ -93,7 +85,7 @@ run_argv(char *const argv[], unsigned timeout_s, struct buf *out, struct err *e)
 {
 	struct buf local = { 0 };
 	struct buf *o = out ? out : &local;
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	long long deadline = clock_ms() + (long long)timeout_s * 1000;
 	int pipefd[2], status = 0, timed_out;
 	pid_t pid;
 
@@ -146,7 +138,7 @@ pump(int wfd, const uint8_t *in, size_t inlen, int rfd, struct buf *out,
 	if (inlen == 0)
 		close(wfd), wfd = -1;
 	while (rfd != -1) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 
 		if (left <= 0)
 			break;
@@ -182,7 +174,7 @@ int
 run_argv_io(char *const argv[], unsigned timeout_s, const void *in, size_t inlen,
     struct buf *out, size_t out_cap, int *status, struct err *e)
 {
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	long long deadline = clock_ms() + (long long)timeout_s * 1000;
 	int inp[2], outp[2], timed_out, st = 0;
 	pid_t pid;
 

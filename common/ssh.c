@@ -11,6 +11,7 @@
 
 #include <libssh2_sftp.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "ssh.h"
 
@@ -18,19 +19,10 @@
 #define HOSTKEY_PREF "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 
-long long
-ssh_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 ssh_arm(struct ssh_conn *c)
 {
-	long long left = c->deadline_ms - ssh_now_ms();
+	long long left = c->deadline_ms - clock_ms();
 
 	if (left <= 0)
 		return -1;
@@ -62,7 +54,7 @@ tcp_connect(const struct ssh_target *t, long long deadline, struct err *e)
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		struct pollfd pfd;
 		socklen_t len = sizeof(soerr);
-		long long left = deadline - ssh_now_ms();
+		long long left = deadline - clock_ms();
 
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd == -1)
@@ -148,7 +140,7 @@ session_error(struct ssh_conn *c, struct err *e, const char *what)
 {
 	char *msg = NULL;
 
-	if (ssh_now_ms() >= c->deadline_ms)
+	if (clock_ms() >= c->deadline_ms)
 		return err_set(e, "%s: timed out", what);
 	libssh2_session_last_error(c->session, &msg, NULL, 0);
 	return err_set(e, "%s: %s", what, msg ? msg : "failed");
@@ -159,7 +151,7 @@ ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->deadline_ms = ssh_now_ms() + (long long)t->timeout_s * 1000;
+	c->deadline_ms = clock_ms() + (long long)t->timeout_s * 1000;
 	if (file_check_secret(t->identity, e) == -1)
 		return -1;
 	if ((c->fd = tcp_connect(t, c->deadline_ms, e)) == -1)

@@ -45,6 +45,5 @@ int	ssh_exec(struct ssh_conn *c, const char *command, const void *in,
 int	ssh_sftp_get(struct ssh_conn *c, const char *path, size_t cap,
 	    struct buf *out, struct err *e);
 void	ssh_close(struct ssh_conn *c);
-long long ssh_now_ms(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "tlsprobe.h"
 
 #define LINE_MAX_LEN	1024
@@ -24,15 +25,6 @@ starttls_name(enum starttls st)
 	static const char *const names[] = { "none", "smtp", "imap", "pop3" };
 
 	return (unsigned)st < 4 ? names[st] : "?";
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Connects with a deadline; leaves the socket blocking with I/O timeouts. */
@@ -49,7 +41,7 @@ connect_to(const char *address, unsigned port, long long deadline, struct err *e
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		struct pollfd pfd;
 		socklen_t len = sizeof(rc);
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 		int soerr = 0;
 
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
@@ -77,7 +69,7 @@ connect_to(const char *address, unsigned port, long long deadline, struct err *e
 static void
 set_io_timeout(int fd, long long deadline)
 {
-	long long left = deadline - now_ms();
+	long long left = deadline - clock_ms();
 	struct timeval tv;
 
 	if (left < 1)
@@ -99,7 +91,7 @@ read_line(int fd, char *line, size_t cap, long long deadline)
 	size_t n = 0;
 	char c;
 
-	while (n + 1 < cap && now_ms() < deadline) {
+	while (n + 1 < cap && clock_ms() < deadline) {
 		ssize_t r = recv(fd, &c, 1, 0);
 
 		if (r == -1 && errno == EINTR)
@@ -211,7 +203,7 @@ int
 tls_probe(const char *address, unsigned port, const char *sni, enum starttls st,
     unsigned timeout_ms, struct probe *out, struct err *e)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
