@@ -182,9 +182,11 @@ cmd_install(const char *config, const char *file)
 	}
 	if ((file ? file_read(file, BUNDLE_MAX_SIZE, &data, &e) :
 	    fd_read_capped(0, BUNDLE_MAX_SIZE, &data, &e)) == -1) {
+		int big = errno == EFBIG;
+
 		o->node = c.node;
 		o->result = INSTALL_FAILED;
-		snprintf(o->step, sizeof(o->step), "verify:size");
+		snprintf(o->step, sizeof(o->step), "%s", big ? "verify:size" : "input");
 		snprintf(o->error, sizeof(o->error), "%s", e.msg);
 		log_warnx("install failed at %s: %s", o->step, o->error);
 	} else

@@ -115,7 +115,8 @@ lineages_ready(const struct pushconf *c, time_t *since)
 static void
 push(const struct pushconf *c, int retry)
 {
-	struct push_opts o = { .changed_only = !retry, .retry = retry, .due_only = retry };
+	struct push_opts o = { .changed_only = !retry, .retry = retry, .due_only = retry,
+	    .to_log = 1 };
 
 	push_now(c, &o);
 }
@@ -135,7 +136,7 @@ int
 daemon_run(const char *config_path)
 {
 	struct pushconf c;
-	struct push_opts behind = { .retry = 1 };
+	struct push_opts behind = { .retry = 1, .to_log = 1 };
 	struct err e;
 	time_t inconsistent_since = 0;
 	int pending = 1;

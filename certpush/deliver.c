@@ -100,8 +100,8 @@ deliver_ssh(struct delivery *d)
 	}
 	if (ssh_exec(&c, "receive", d->bundle->data, d->bundle->len, &answer,
 	    ANSWER_CAP, &status, &e) == -1) {
-		snprintf(d->error, sizeof(d->error), "%s (nothing is installed unless "
-		    "the target confirms)", e.msg);
+		snprintf(d->error, sizeof(d->error), "%s (not confirmed by the target: "
+		    "the retry will tell)", e.msg);
 		goto out;
 	}
 	parse_answer(d, &answer, status);

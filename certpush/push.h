@@ -19,6 +19,7 @@ struct push_opts {
 	int		 changed_only;	/* skip targets whose content is unchanged */
 	int		 retry;		/* resend the outbox bundle to targets behind it */
 	int		 due_only;	/* with retry: only those whose retry is due */
+	int		 to_log;	/* report through the log (the daemon), not stdout */
 };
 
 /* Returns the exit status: 0 if every target installed or was unchanged. */

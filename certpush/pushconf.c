@@ -31,7 +31,7 @@ check_name(struct yconf *y, yaml_node_t *map, const char *where, const char *nam
 	if (bundle_name_ok(name) == -1)
 		return yconf_error(y, yconf_get(y, map, "name"), where,
 		    "name \"%s\" may use only letters, digits, '.', '_', '-' "
-		    "(at most 58, not starting with '.' or '-')", name);
+		    "(at most 58, not starting with '.' or '-', no \"..\")", name);
 	return 0;
 }
 

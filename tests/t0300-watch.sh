@@ -40,6 +40,16 @@ serves () {
 	wait_for_fingerprint "$(cert_fingerprint "$2")" 20 --netns "$1" 127.0.0.1 443 >/dev/null
 }
 
+# pushes_become N: the daemon has pushed N times in all, and no more after
+# a further quiet moment (a push is logged once every target answered).
+pushes_become () {
+	wait_until_ 20 eval "test \"\$(pushes)\" -ge $1" &&
+	sleep 2 &&
+	test "$(pushes)" = "$1" && return 0
+	echo "expected $1 pushes, saw $(pushes)"
+	return 1
+}
+
 front_file_is () {
 	test "$(cert_fingerprint front/web.pem 2>/dev/null)" = "$(cert_fingerprint "$1")"
 }
@@ -182,8 +192,7 @@ test_expect_success 'certbot renew: one push, every target serves the new certif
 	test "$old" != "$new" &&
 	serves front "$LE/live/www.test/cert.pem" &&
 	serves mail "$LE/live/www.test/cert.pem" &&
-	quiet_for 3 &&
-	test "$(pushes)" = 1
+	pushes_become 1
 '
 
 # switch_links VERSION NAME...: point live/www.test/NAME.pem at archive version.
@@ -209,8 +218,7 @@ test_expect_success 'half-switched links are not pushed until consistent' '
 	grep "links point to archive versions" certpush-run.log &&
 	switch_links $v fullchain privkey &&
 	serves front ca/manual.crt && serves mail ca/manual.crt &&
-	quiet_for 2 &&
-	test "$(pushes)" = $((before + 1))
+	pushes_become $((before + 1))
 '
 
 test_expect_success 'plain files replaced by rename' '
@@ -219,8 +227,7 @@ test_expect_success 'plain files replaced by rename' '
 	cp ca/web2.crt plain/cert.new && install -m 0600 ca/web2.key plain/key.new &&
 	mv plain/key.new plain/key.pem && mv plain/cert.new plain/cert.pem &&
 	wait_until_ 20 front_file_is ca/web2.crt &&
-	quiet_for 2 &&
-	test "$(pushes)" = $((before + 1))
+	pushes_become $((before + 1))
 '
 
 test_expect_success 'plain files rewritten in place' '
@@ -228,8 +235,7 @@ test_expect_success 'plain files rewritten in place' '
 	make_cert ca web3 "DNS:web.test" &&
 	cat ca/web3.crt >plain/cert.pem && cat ca/web3.key >plain/key.pem &&
 	wait_until_ 20 front_file_is ca/web3.crt &&
-	quiet_for 2 &&
-	test "$(pushes)" = $((before + 1))
+	pushes_become $((before + 1))
 '
 
 test_expect_success 'a new DKIM key dropped into the directory' '
@@ -237,8 +243,7 @@ test_expect_success 'a new DKIM key dropped into the directory' '
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkimkeys/new.tmp 2>/dev/null &&
 	chmod 0600 dkimkeys/new.tmp && mv dkimkeys/new.tmp dkimkeys/sel.private &&
 	wait_until_ 20 eval "test \"\$(openssl pkey -in front/dkim.private -pubout 2>/dev/null)\" = \"\$(openssl pkey -in dkimkeys/sel.private -pubout)\"" &&
-	quiet_for 2 &&
-	test "$(pushes)" = $((before + 1))
+	pushes_become $((before + 1))
 '
 
 test_expect_success 'an unchanged renewal (same content) pushes nothing' '
@@ -282,8 +287,7 @@ test_expect_success 'a lineage that appears later is picked up and pushed' '
 	certbot_ certonly --agree-tos --register-unsafely-without-email -d www2.test &&
 	wait_until_ 20 test -f spare/www2.pem &&
 	test "$(cert_fingerprint spare/www2.pem)" = "$(cert_fingerprint "$LE/live/www2.test/cert.pem")" &&
-	quiet_for 2 &&
-	test "$(pushes)" = $((before + 1))
+	pushes_become $((before + 1))
 '
 
 test_expect_success 'SIGTERM stops the daemon cleanly' '
