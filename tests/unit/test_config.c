@@ -242,11 +242,11 @@ static const struct conf_case cases[] = {
 	{ "push: bad item name", PUSH, PUSH_HEAD
 	    "certificates:\n  - name: ../c\n    lineage: /l\n" PUSH_TARGET,
 	    ":3:11: certificates[0]: name \"../c\" may use only letters, digits, "
-	    "'.', '_', '-' (at most 58, not starting with '.' or '-')" },
+	    "'.', '_', '-' (at most 58, not starting with '.' or '-', no \"..\")" },
 	{ "push: bad target name", PUSH, PUSH_HEAD PUSH_CERT
 	    "targets:\n  - name: mx 1\n    type: local\n    items: [c]\n",
 	    ":7:11: targets[0]: name \"mx 1\" may use only letters, digits, "
-	    "'.', '_', '-' (at most 58, not starting with '.' or '-')" },
+	    "'.', '_', '-' (at most 58, not starting with '.' or '-', no \"..\")" },
 	{ "push: duplicate target names", PUSH, PUSH_MIN
 	    "  - name: t\n    type: local\n    items: [c]\n",
 	    ": targets: name \"t\" is used twice" },
