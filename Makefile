@@ -34,7 +34,7 @@ B	:= build/release
 S	:= build/san
 obj	= $(patsubst %.c,$(1)/%.o,$(2))
 
-.PHONY: all deps install check unit unit-san integration demo clean bench fuzz fuzz-run fuzz-short
+.PHONY: all deps install check unit unit-san integration demo clean bench fuzz fuzz-run fuzz-short reliability
 
 all: certpush/certpush certpull/certpull
 
@@ -81,7 +81,7 @@ unit-san: $(addprefix $(S)/tests/,$(UNIT_BINS))
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
 integration: all
-	prove -v tests/t*.sh
+	prove --timer tests/t*.sh
 
 check: deps
 	$(MAKE) all
@@ -133,3 +133,5 @@ fuzz-short:
 	$(MAKE) fuzz-run FUZZ_SECONDS=20
 
 include packaging/packaging.mk
+include tests/bench/bench.mk
+include tests/reliability.mk

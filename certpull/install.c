@@ -282,16 +282,22 @@ apply(const struct pullconf *c, const struct txn *t, struct outcome *o,
 	return check_endpoints(c, t, 0, o, e);
 }
 
-/* Puts the old files back, reloads, and checks the old leaf is served. */
+/*
+ * Puts the old files back, reloads, and checks the old leaf is served.
+ * The journal is removed only if every file was put back.
+ */
 static void
 roll_back(const struct pullconf *c, struct txn *t, struct outcome *o)
 {
 	const char *how;
 	struct err why;
 	size_t i;
+	int restored = 1;
 
-	if (txn_rollback(t, &why) == -1)
+	if (txn_rollback(t, &why) == -1) {
 		log_warnx("%s", why.msg);
+		restored = 0;
+	}
 	for (i = 0; i < c->nservices; i++) {
 		const struct service *s = &c->services[i];
 		struct svc_outcome *so;
@@ -307,7 +313,8 @@ roll_back(const struct pullconf *c, struct txn *t, struct outcome *o)
 	}
 	if (check_endpoints(c, t, 1, o, &why) == -1)
 		log_warnx("after rollback: %s", why.msg);
-	if (txn_finish(t, &why) == -1)
+	/* A file not put back keeps the journal: the next run restores it. */
+	if (restored && txn_finish(t, &why) == -1)
 		log_warnx("%s", why.msg);
 }
 
@@ -371,11 +378,17 @@ transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
 		roll_back(c, t, o);
 		return INSTALL_FAILED;
 	}
+	/*
+	 * The new state is recorded while the journal still exists: a crash
+	 * (or a failure) before the journal is gone makes the next run put
+	 * back the files and the state together; after it, both are new.
+	 */
+	if (record(c, b, &e) == -1)
+		return fail(o, "state", e.msg), INSTALL_FAILED;
+	txn_crash_point("recorded");
 	if (txn_finish(t, &e) == -1)
 		return fail(o, "finish", e.msg), INSTALL_FAILED;
 	txn_crash_point("finished");
-	if (record(c, b, &e) == -1)
-		return fail(o, "state", e.msg), INSTALL_FAILED;
 	return INSTALL_OK;
 }
 

@@ -96,7 +96,10 @@ print_valid(const char *file, const struct bundle *b, int unchanged)
 	struct tm tm;
 
 	sig_keyid_hex(b->keyid, id);
-	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	/* A signed expiry may lie past the years gmtime can represent. */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(exp, sizeof(exp), "%llu", (unsigned long long)b->expires);
 	printf("%s: valid: serial %llu for node %s, %zu entries, signed by key %s, "
 	    "expires %s%s\n", file, (unsigned long long)b->serial, b->audience,
 	    b->nentries, id, exp, unchanged ? " (already installed)" : "");

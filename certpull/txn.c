@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -143,6 +144,8 @@ write_journal(struct txn *t, struct err *e)
 
 	snprintf(line, sizeof(line), JOURNAL_MAGIC "\nserial %" PRIu64 "\n", t->serial);
 	buf_add_str(&j, line);
+	snprintf(line, sizeof(line), "state %d\n", t->had_state);
+	buf_add_str(&j, line);
 	for (i = 0; i < t->nfiles; i++) {
 		const struct txn_file *tf = &t->files[i];
 
@@ -156,6 +159,30 @@ write_journal(struct txn *t, struct err *e)
 	snprintf(path, sizeof(path), "%s/journal", t->state_dir);
 	rc = file_write_atomic(path, j.data, j.len, geteuid(), getegid(), 0600, e);
 	buf_free(&j);
+	return rc;
+}
+
+/*
+ * Copies STATE/installed to STATE/prev/installed (if there is one), so that
+ * a recovery puts the state back with the files.
+ */
+static int
+save_state(struct txn *t, struct err *e)
+{
+	char path[PATH_MAX], prev[PATH_MAX];
+	struct buf st = { 0 };
+	int rc;
+
+	t->had_state = 0;
+	snprintf(path, sizeof(path), "%s/installed", t->state_dir);
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	snprintf(prev, sizeof(prev), "%s/prev/installed", t->state_dir);
+	if (file_read(path, FILE_CAP, &st, e) == -1)
+		return -1;
+	rc = file_write_atomic(prev, st.data, st.len, geteuid(), getegid(), 0600, e);
+	buf_free(&st);
+	t->had_state = rc == 0;
 	return rc;
 }
 
@@ -178,7 +205,7 @@ save_previous(struct txn *t, struct err *e)
 		    getegid(), 0600, e) == -1)
 			return -1;
 	}
-	return 0;
+	return save_state(t, e);
 }
 
 int
@@ -308,6 +335,76 @@ out:
 	return rc;
 }
 
+/*
+ * Puts back the installed state saved before the swap ("state 1"), or
+ * removes the one an interrupted install recorded ("state 0").
+ */
+static int
+recover_state(const char *state_dir, const char *line, struct err *e)
+{
+	char path[PATH_MAX], prev[PATH_MAX];
+	struct buf st = { 0 };
+	int had, rc;
+
+	if (sscanf(line, "state %d", &had) != 1)
+		return err_set(e, "corrupt journal line \"%.100s\"", line);
+	snprintf(path, sizeof(path), "%s/installed", state_dir);
+	if (!had) {
+		if (unlink(path) == -1 && errno != ENOENT)
+			return err_set(e, "remove %s: %s", path, strerror(errno));
+		return fsync_parent(path, e);
+	}
+	snprintf(prev, sizeof(prev), "%s/prev/installed", state_dir);
+	if (file_read(prev, FILE_CAP, &st, e) == -1)
+		return -1;
+	rc = file_write_atomic(path, st.data, st.len, geteuid(), getegid(), 0600, e);
+	buf_free(&st);
+	return rc;
+}
+
+/*
+ * True if name is a temp file of file_write_atomic (".NAME.XXXXXX") for
+ * one of the files certpull writes in its state directory (dir) or in
+ * dir/prev (prev).
+ */
+static int
+stale_temp(const char *name, int prev)
+{
+	static const char *const state_files[] = { "installed", "journal",
+	    "last-outcome.json", NULL };
+	const char *dot = strrchr(name, '.');
+	size_t i, n;
+
+	if (name[0] != '.' || dot == NULL || dot == name || strlen(dot + 1) != 6)
+		return 0;
+	n = (size_t)(dot - name - 1);
+	if (prev && n == strspn(name + 1, "0123456789") && n > 0)
+		return 1;
+	for (i = 0; state_files[i] != NULL; i++)
+		if (strlen(state_files[i]) == n && strncmp(name + 1, state_files[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Removes the temp files a killed run left in the state directory (dir)
+ * or in dir/prev (prev): every writer there holds the lock, so none is
+ * in use.
+ */
+static void
+sweep_temps(const char *dir, int prev)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (stale_temp(de->d_name, prev))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 int
 txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
     struct err *e)
@@ -318,6 +415,9 @@ txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
 
 	*recovered = 0;
 	services[0] = '\0';
+	sweep_temps(state_dir, 0);
+	snprintf(path, sizeof(path), "%s/prev", state_dir);
+	sweep_temps(path, 1);
 	snprintf(path, sizeof(path), "%s/journal", state_dir);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
@@ -332,6 +432,8 @@ txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
 	    line = strtok_r(NULL, "\n", &save))
 		if (strncmp(line, "file ", 5) == 0)
 			rc = recover_line(state_dir, line, services, len, e);
+		else if (strncmp(line, "state ", 6) == 0)
+			rc = recover_state(state_dir, line, e);
 	buf_free(&j);
 	if (rc == 0 && (unlink(path) == -1 || fsync_parent(path, e) == -1))
 		rc = err_set(e, "%s: %s", path, strerror(errno));

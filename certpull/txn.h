@@ -4,13 +4,15 @@
  *   stage    write each new file as PATH.certpull-new, created O_EXCL with
  *            its final owner and mode before a byte is written, fsynced;
  *   journal  save each replaced file's previous content under
- *            STATE/prev/N and write STATE/journal (atomically) naming them;
+ *            STATE/prev/N, and the installed state as STATE/prev/installed,
+ *            and write STATE/journal (atomically) naming them;
  *   swap     rename every staged file over its path, fsync the directories;
  *   rollback put every previous file back (or remove files that were new);
  *   finish   remove the journal once the new state is recorded.
  * A journal found at start-up means an install was interrupted after it
- * was written: txn_recover puts every file back, so that a node never
- * keeps a new certificate beside an old key.
+ * was written: txn_recover puts every file back, and the installed state
+ * with them, so that a node never keeps a new certificate beside an old
+ * key, nor a serial that disagrees with its files.
  */
 #ifndef CP_TXN_H
 #define CP_TXN_H
@@ -42,6 +44,7 @@ struct txn_file {
 struct txn {
 	const char	*state_dir;
 	uint64_t	 serial;
+	int		 had_state;	/* STATE/installed existed, saved in prev/ */
 	struct txn_file	 files[TXN_MAX_FILES];
 	size_t		 nfiles;
 };
@@ -60,6 +63,8 @@ int	txn_finish(struct txn *t, struct err *e);
 void	txn_free(struct txn *t);
 /*
  * If STATE/journal exists, restores every file it names and removes it.
+ * First removes the temp files a killed run left in STATE and STATE/prev
+ * (the caller holds the lock every writer there takes).
  * *recovered is set to 1 then, and the names of the services whose
  * files were restored are written (comma separated) into services.
  * Returns 0, or -1 with e set.

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -6,32 +7,79 @@
 #include "bundle.h"
 #include "collect.h"
 
+/* The digest of a bundle's entry names and contents.  0 or -1. */
+static int
+entries_digest(const struct bundle *b, uint8_t out[32], struct err *e)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t i;
+	int rc;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return err_set(e, "out of memory");
+	}
+	for (i = 0; i < b->nentries; i++) {
+		EVP_DigestUpdate(md, b->entries[i].name, strlen(b->entries[i].name) + 1);
+		EVP_DigestUpdate(md, b->entries[i].sha256, sizeof(b->entries[i].sha256));
+	}
+	rc = EVP_DigestFinal_ex(md, out, NULL) == 1 ? 0 : err_set(e, "digest failed");
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int
+build_items(const struct pushconf *c, const struct target *t, time_t now,
+    struct built_items *bi, struct err *e)
+{
+	struct bundle *b = &bi->col.bundle;
+	time_t cap = now + (time_t)c->bundle_days * 86400;
+
+	if (collect_target(c, t, now, &bi->col, e) == -1)
+		return -1;
+	b->created = (uint64_t)now;
+	/* A bundle never outlives the certificates it carries. */
+	b->expires = (uint64_t)(bi->col.earliest_expiry != 0 &&
+	    bi->col.earliest_expiry < cap ? bi->col.earliest_expiry : cap);
+	if (bundle_check_content(b, now, e) != BC_OK)
+		return -1;
+	return entries_digest(b, bi->content, e);
+}
+
+int
+build_sign(const struct built_items *bi, const char *audience, EVP_PKEY *sk,
+    uint64_t serial, struct buf *out, struct err *e)
+{
+	struct bundle b = bi->col.bundle;	/* bundle_encode writes to it */
+	size_t start = out->len;
+
+	if ((size_t)snprintf(b.audience, sizeof(b.audience), "%s", audience) >=
+	    sizeof(b.audience))
+		return err_set(e, "node name \"%s\" is too long", audience);
+	b.serial = serial;
+	if (bundle_encode(&b, sk, out, e) == -1) {
+		out->len = start;
+		return -1;
+	}
+	return 0;
+}
+
+void
+built_items_free(struct built_items *bi)
+{
+	collected_free(&bi->col);
+}
+
 int
 build_bundle(const struct pushconf *c, const struct target *t, EVP_PKEY *sk,
     uint64_t serial, time_t now, struct buf *out, struct err *e)
 {
-	struct collected col;
-	struct bundle *b = &col.bundle;
-	time_t cap = now + (time_t)c->bundle_days * 86400;
-	size_t start = out->len;
-	int rc = -1;
+	struct built_items bi;
+	int rc;
 
-	if (collect_target(c, t, now, &col, e) == -1)
-		goto out;
-	b->serial = serial;
-	b->created = (uint64_t)now;
-	/* A bundle never outlives the certificates it carries. */
-	b->expires = (uint64_t)(col.earliest_expiry != 0 && col.earliest_expiry < cap ?
-	    col.earliest_expiry : cap);
-	if (bundle_check_content(b, now, e) != BC_OK)
-		goto out;
-	if (bundle_encode(b, sk, out, e) == -1) {
-		out->len = start;
-		goto out;
-	}
-	rc = 0;
-out:
-	collected_free(&col);
+	rc = build_items(c, t, now, &bi, e) == 0 &&
+	    build_sign(&bi, t->name, sk, serial, out, e) == 0 ? 0 : -1;
+	built_items_free(&bi);
 	return rc;
 }
 
@@ -40,24 +88,9 @@ content_digest(const struct pushconf *c, const struct target *t, time_t now,
     uint8_t out[32], struct err *e)
 {
 	struct collected col;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	size_t i;
-	int rc = -1;
+	int rc;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(md);
-		return err_set(e, "out of memory");
-	}
-	if (collect_target(c, t, now, &col, e) == 0) {
-		for (i = 0; i < col.bundle.nentries; i++) {
-			const struct bundle_entry *en = &col.bundle.entries[i];
-
-			EVP_DigestUpdate(md, en->name, strlen(en->name) + 1);
-			EVP_DigestUpdate(md, en->sha256, sizeof(en->sha256));
-		}
-		rc = EVP_DigestFinal_ex(md, out, NULL) == 1 ? 0 : err_set(e, "digest failed");
-	}
-	EVP_MD_CTX_free(md);
+	rc = collect_target(c, t, now, &col, e) == 0 ? entries_digest(&col.bundle, out, e) : -1;
 	collected_free(&col);
 	return rc;
 }

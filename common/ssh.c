@@ -140,7 +140,9 @@ session_error(struct ssh_conn *c, struct err *e, const char *what)
 {
 	char *msg = NULL;
 
-	if (clock_ms() >= c->deadline_ms)
+	/* libssh2 may report its own timeout a moment before our deadline. */
+	if (clock_ms() >= c->deadline_ms ||
+	    libssh2_session_last_errno(c->session) == LIBSSH2_ERROR_TIMEOUT)
 		return err_set(e, "%s: timed out", what);
 	libssh2_session_last_error(c->session, &msg, NULL, 0);
 	return err_set(e, "%s: %s", what, msg ? msg : "failed");
@@ -221,6 +223,12 @@ ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
 
 	if (ssh_arm(c) == -1 || (ch = libssh2_channel_open_session(c->session)) == NULL)
 		return session_error(c, e, "opening a channel");
+	/*
+	 * Nothing reads the remote standard error: drop it as it arrives.
+	 * Queued, it would hold back the end of the answer (libssh2 reports
+	 * EOF only once every stream is drained) and grow without bound.
+	 */
+	libssh2_channel_handle_extended_data2(ch, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
 	if (ssh_arm(c) == -1 || libssh2_channel_exec(ch, command) != 0) {
 		session_error(c, e, "starting the remote command");
 		goto out;

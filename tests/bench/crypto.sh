@@ -1,0 +1,114 @@
+#!/bin/bash
+# Scenario 5, crypto floor: Ed25519 sign and verify through the project's
+# code (benchtool crypto: sig.c and bundle.c, in process) beside
+# "openssl speed ed25519" on the same machine, and whole commands
+# ("certpush bundle", "certpull verify") per call.  What lies above the
+# primitive is hashing the bundle, parsing and checking its content, and
+# for the commands, process start, configuration and key loading.
+#
+# Knobs: BENCH_CRYPTO_S (seconds per measurement, default 3), BENCH_CMD_LOOPS
+# (commands per loop, default 50).
+set --
+. "$(dirname "$0")/../lib.sh"
+. "$SRC/tests/lib-services.sh"
+. "$SRC/tests/bench/lib-bench.sh"
+
+bench_begin crypto "Ed25519 sign + verify against the primitive's speed"
+test_have_prereq BUILT || bench_skip "build certpush and certpull first"
+test -x "$BENCHTOOL" || bench_skip "no $BENCHTOOL (make bench-tool)"
+test_have_prereq CMD:openssl || bench_skip "missing openssl"
+if test -n "$BENCH_SMOKE"; then
+	SECS=${BENCH_CRYPTO_S:-0.3}
+	LOOPS=${BENCH_CMD_LOOPS:-3}
+else
+	SECS=${BENCH_CRYPTO_S:-3}
+	LOOPS=${BENCH_CMD_LOOPS:-50}
+fi
+
+make_ca ca >/dev/null && make_cert ca leaf "DNS:www.bench.test" ec >/dev/null &&
+mkdir -p -m 0700 keys src state &&
+(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	-out src/dkim.private 2>/dev/null) || bench_fail "setup: certificates"
+
+# openssl speed: "253 bits EdDSA (Ed25519)  0.0000s  0.0001s  SIGN/S  VERIFY/S"
+openssl speed -seconds "$(awk -v s="$SECS" 'BEGIN { print s < 1 ? 1 : int(s) }')" ed25519 >speed.out 2>/dev/null ||
+	openssl speed ed25519 >speed.out 2>/dev/null || bench_fail "openssl speed"
+read -r o_sign o_verify <<-EOF
+$(awk '/\(Ed25519\)/ { print $(NF - 1), $NF }' speed.out | tail -n 1)
+EOF
+test -n "$o_verify" || bench_fail "cannot read openssl speed's output"
+
+"$BENCHTOOL" crypto "$SECS" ca/leaf.fullchain ca/leaf.key src/dkim.private >tool.out ||
+	bench_fail "benchtool crypto"
+bytes=$(sed -n 's/^# bundle of \([0-9]*\) bytes/\1/p' tool.out)
+
+# Whole commands: certpush bundle (config, key, sources, sign, write) and
+# certpull verify (config, read, every check), LOOPS times each.
+cp ca/leaf.crt src/cert.pem && cp ca/leaf.chain src/chain.pem &&
+install -m 0600 ca/leaf.key src/key.pem &&
+"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
+pub=$(sed -n 's/^- //p' keygen.out) &&
+cat >push.yaml <<-EOF &&
+signing_key: $TRASH/keys/signing.key
+state_dir: $TRASH/state
+certificates:
+  - name: www
+    cert: $TRASH/src/cert.pem
+    chain: $TRASH/src/chain.pem
+    key: $TRASH/src/key.pem
+dkim:
+  - name: dkim
+    key: $TRASH/src/dkim.private
+    selector: bench
+    domain: bench.test
+targets:
+  - name: node1
+    host: 127.0.0.1
+    identity: $TRASH/keys/id
+    known_hosts: $TRASH/keys/known_hosts
+    items: [www, dkim]
+EOF
+cat >pull.yaml <<-EOF &&
+node: node1
+state_dir: $TRASH/pull-state
+trusted_keys: [$pub]
+services:
+  - name: files
+    files:
+      - { path: $TRASH/out/www.pem, item: www, format: fullchain, mode: "0644" }
+EOF
+"$CERTPUSH" -c push.yaml bundle --target node1 -o b.bundle >/dev/null ||
+	bench_fail "certpush bundle"
+bench_measure m bash -c 'for ((i = 0; i < $1; i++)); do
+	"$2" -c push.yaml bundle --target node1 -o b.bundle >/dev/null || exit 1; done' \
+	loop "$LOOPS" "$CERTPUSH" || bench_fail "certpush bundle loop"
+c_bundle=$(calc "$M_WALL * 1e6 / $LOOPS")
+bench_measure m bash -c 'for ((i = 0; i < $1; i++)); do
+	"$2" -c pull.yaml verify b.bundle >/dev/null || exit 1; done' \
+	loop "$LOOPS" "$CERTPULL" || bench_fail "certpull verify loop"
+c_verify=$(calc "$M_WALL * 1e6 / $LOOPS")
+
+tool () {
+	awk -v k="$1" '$1 == k { print $3 }' tool.out
+}
+o_sign_us=$(calc "1e6 / $o_sign") o_verify_us=$(calc "1e6 / $o_verify")
+printf 'bundle of %s bytes (ECDSA leaf + chain + key, RSA-2048 DKIM key)\n' "$bytes"
+printf '%-44s %12s %10s\n' operation us_per_op x_primitive
+line () {
+	printf '%-44s %12.2f %10s\n' "$1" "$3" "$(ratio "$3" "$4")"
+	bench_result "$2" us_per_op "$3" us
+	bench_result "$2" x_primitive "$(ratio "$3" "$4")" x
+}
+line "openssl speed ed25519: sign (primitive)" openssl/sign "$o_sign_us" "$o_sign_us"
+line "openssl speed ed25519: verify (primitive)" openssl/verify "$o_verify_us" "$o_verify_us"
+line "sig_sign, 64 bytes" sig/sign_64B "$(tool sign_64B)" "$o_sign_us"
+line "sig_verify, 64 bytes" sig/verify_64B "$(tool verify_64B)" "$o_verify_us"
+line "sig_sign, the bundle's bytes" sig/sign_bundle "$(tool sign_bundle_bytes)" "$o_sign_us"
+line "sig_verify, the bundle's bytes" sig/verify_bundle "$(tool verify_bundle_bytes)" \
+	"$o_verify_us"
+line "bundle_encode (hash entries, sign)" bundle/encode "$(tool bundle_encode)" "$o_sign_us"
+line "bundle_verify (signature + every check)" bundle/verify_all \
+	"$(tool bundle_verify_all)" "$o_verify_us"
+line "certpush bundle (whole command)" cmd/certpush_bundle "$c_bundle" "$o_sign_us"
+line "certpull verify (whole command)" cmd/certpull_verify "$c_verify" "$o_verify_us"
+bench_done

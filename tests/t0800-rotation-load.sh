@@ -1,0 +1,293 @@
+#!/bin/bash
+test_description='zero-downtime rotation under load: four nodes, continuous handshakes
+
+Four nodes in namespaces: front (HAProxy; certpush runs here and installs
+locally), mail (Postfix on 25 and 587, Dovecot on 993, 995, 143 and 110,
+an OpenDKIM key) and two backups (HAProxy), the last three over SSH.
+Client processes on the host run TLS handshakes without pause against
+every endpoint (HTTPS, SMTP STARTTLS, IMAPS, POP3S, IMAP and POP3
+STARTTLS) while certpush --now rotates the certificate and the DKIM key.
+Every handshake must succeed (a completed TLS handshake also proves the
+server holds the key of the certificate it sent) and present one of the
+leaves rotated through.
+
+Scale: RELIABILITY=1 rotates 20 times with two clients per endpoint
+(default: 3 rotations, one client per endpoint).'
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tests/lib-services.sh"
+
+test_have_prereq ROOT || skip_all "needs root"
+test_have_prereq NETNS || skip_all "cannot create network namespaces"
+test_have_prereq BUILT || skip_all "build certpush and certpull first"
+for cmd in haproxy postfix dovecot doveadm opendkim /usr/sbin/sshd ssh-keygen socat openssl \
+	setpriv base64 sha256sum; do
+	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
+done
+
+if test -n "${RELIABILITY:-}"; then
+	ROTATIONS=20 CLIENTS=2
+else
+	ROTATIONS=3 CLIENTS=1
+fi
+MAX_HANDSHAKES=20000	# per client: a bound, never reached in practice
+PAUSE=2			# seconds of load on each leaf between rotations
+
+figure () {
+	echo "# FIGURE $*" >&7
+}
+
+push () {
+	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
+}
+
+# use_leaf N: leaf N and DKIM key N become the sources.
+use_leaf () {
+	cp "ca/l$1.crt" src/cert.pem && cp "ca/l$1.chain" src/chain.pem &&
+	install -m 0600 "ca/l$1.key" src/key.pem &&
+	install -m 0600 "dkim/d$1.key" src/dkim.key
+}
+
+# der_sha256 FILE: SHA-256 of the DER of the first certificate in FILE,
+# as sha256sum prints it: how handshakes are matched to leaves below.
+der_sha256 () {
+	openssl x509 -in "$1" -outform DER | sha256sum | cut -d" " -f1
+}
+
+# pull_conf NODE: HAProxy on front and the backups, mail's three services.
+pull_conf () {
+	local node=$1 dir=$TRASH/$1
+	cat <<-EOF
+	node: $node
+	state_dir: $dir/state
+	trusted_keys: [$pub]
+	grace: 15
+	services:
+	EOF
+	case $node in
+	mail) cat <<-EOF ;;
+	  - name: postfix
+	    files:
+	      - { path: $dir/certs/postfix.pem, item: www, format: key+chain, mode: "0600" }
+	    reload: [/usr/sbin/postfix, -c, $dir/postfix/etc, reload]
+	    endpoints:
+	      - { address: 127.0.0.1, port: 25, starttls: smtp }
+	      - { address: 127.0.0.1, port: 587, starttls: smtp }
+	  - name: dovecot
+	    files:
+	      - { path: $dir/certs/dovecot.crt, item: www, format: fullchain, mode: "0644" }
+	      - { path: $dir/certs/dovecot.key, item: www, format: key, mode: "0600" }
+	    reload: [/usr/bin/doveadm, -c, $dir/dovecot/dovecot.conf, reload]
+	    endpoints:
+	      - { address: 127.0.0.1, port: 993 }
+	      - { address: 127.0.0.1, port: 995 }
+	      - { address: 127.0.0.1, port: 143, starttls: imap }
+	      - { address: 127.0.0.1, port: 110, starttls: pop3 }
+	  - name: opendkim
+	    files:
+	      - { path: $dir/dkim/keys/sel.private, item: dkim, format: dkim,
+	          owner: opendkim, group: opendkim, mode: "0600" }
+	EOF
+	*) cat <<-EOF ;;
+	  - name: haproxy
+	    files:
+	      - { path: $dir/certs/site.pem, item: www, format: haproxy, mode: "0600" }
+	    haproxy_socket: $dir/haproxy/admin.sock
+	    reload: [/bin/kill, -USR2, "$(cat "$dir/haproxy/haproxy.pid")"]
+	    endpoints:
+	      - { address: 127.0.0.1, port: 443, sni: www.test }
+	EOF
+	esac
+}
+
+test_expect_success "setup: CA, $((ROTATIONS + 1)) leaves and DKIM keys, four nodes" '
+	mkdir -m 0700 keys src state dkim &&
+	make_ca ca &&
+	for ((i = 0; i <= ROTATIONS; i++)); do
+		make_cert ca l$i "DNS:www.test,DNS:mail.test" ec &&
+		der_sha256 ca/l$i.crt >>leaves.sha256 &&
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 \
+			-out dkim/d$i.key 2>/dev/null || return 1
+	done &&
+	test "$(sort -u leaves.sha256 | wc -l)" = $((ROTATIONS + 1)) &&
+	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
+	pub=$(sed -n "s/^- //p" keygen.out) &&
+	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	netns_create front 1 && netns_create mail 2 &&
+	netns_create backup1 3 && netns_create backup2 4 &&
+	for node in front backup1 backup2; do
+		mkdir -p $node/certs && install -m 0600 ca/l0.pem $node/certs/site.pem &&
+		haproxy_start $node "$TRASH/$node/haproxy" "$TRASH/$node/certs/site.pem" || return 1
+	done &&
+	mkdir -p mail/certs &&
+	install -m 0600 ca/l0.pem mail/certs/postfix.pem &&
+	install -m 0644 ca/l0.fullchain mail/certs/dovecot.crt &&
+	install -m 0600 ca/l0.key mail/certs/dovecot.key &&
+	install -d -o opendkim -g opendkim -m 0700 mail/dkim mail/dkim/keys &&
+	install -o opendkim -g opendkim -m 0600 dkim/d0.key mail/dkim/keys/sel.private &&
+	postfix_start mail "$TRASH/mail/postfix" "$TRASH/mail/certs/postfix.pem" &&
+	dovecot_start mail "$TRASH/mail/dovecot" "$TRASH/mail/certs/dovecot.crt" \
+		"$TRASH/mail/certs/dovecot.key"
+'
+
+test_expect_success 'setup: sshd on mail and the backups, configurations, leaf 0 everywhere' '
+	: >keys/known_hosts &&
+	for node in front mail backup1 backup2; do
+		pull_conf $node >$node/certpull.yaml || return 1
+		test $node = front && continue
+		sshd_start $node "$TRASH/$node/sshd" \
+			"restrict,command=\"$CERTPULL -c $TRASH/$node/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+		sshd_known_hosts_line "$(netns_addr $node)" "$TRASH/$node/sshd" >>keys/known_hosts ||
+			return 1
+	done &&
+	{
+		cat <<-EOF &&
+		signing_key: $TRASH/keys/signing.key
+		state_dir: $TRASH/state
+		certificates:
+		  - name: www
+		    cert: $TRASH/src/cert.pem
+		    chain: $TRASH/src/chain.pem
+		    key: $TRASH/src/key.pem
+		dkim:
+		  - name: dkim
+		    key: $TRASH/src/dkim.key
+		    selector: sel
+		    domain: mail.test
+		targets:
+		  - name: front
+		    type: local
+		    certpull: $CERTPULL
+		    certpull_config: $TRASH/front/certpull.yaml
+		    items: [www]
+		  - name: mail
+		    host: $(netns_addr mail)
+		    identity: $TRASH/keys/id_ed25519
+		    known_hosts: $TRASH/keys/known_hosts
+		    timeout: 60
+		    items: [www, dkim]
+		EOF
+		for node in backup1 backup2; do
+			printf "  - name: %s\n    host: %s\n    identity: %s\n    known_hosts: %s\n    timeout: 60\n    items: [www]\n" \
+				$node "$(netns_addr $node)" "$TRASH/keys/id_ed25519" "$TRASH/keys/known_hosts" ||
+				return 1
+		done
+	} >certpush.yaml &&
+	push check-config &&
+	use_leaf 0 && push --now >out && cat out &&
+	grep "4 of 4 targets ok" out
+'
+
+# The endpoints, as openssl s_client arguments.
+endpoints () {
+	local node
+	for node in front backup1 backup2; do
+		echo "-connect $(netns_addr $node):443 -servername www.test"
+	done
+	echo "-connect $(netns_addr mail):25 -starttls smtp"
+	echo "-connect $(netns_addr mail):587 -starttls smtp"
+	echo "-connect $(netns_addr mail):993"
+	echo "-connect $(netns_addr mail):995"
+	echo "-connect $(netns_addr mail):143 -starttls imap"
+	echo "-connect $(netns_addr mail):110 -starttls pop3"
+}
+
+# hammer OUT ARGS...: handshakes until the stop file appears (at most
+# MAX_HANDSHAKES); one line per handshake in OUT: the exit status of
+# s_client and the base64 of the leaf it received (empty if none).
+hammer () {
+	local out=$1 i rc pem
+	shift
+	for ((i = 0; i < MAX_HANDSHAKES; i++)); do
+		test -e stop && break
+		pem=$(timeout 10 openssl s_client "$@" </dev/null 2>/dev/null)
+		rc=$?
+		case $pem in
+		*"-----BEGIN CERTIFICATE-----"*)
+			pem=${pem#*-----BEGIN CERTIFICATE-----}
+			pem=${pem%%-----END CERTIFICATE-----*}
+			pem=${pem//$'\n'/} ;;
+		*) pem= ;;
+		esac
+		echo "$rc ${pem:--}"
+	done >"$out"
+}
+
+# analyze: over hs/*.log, set TOTAL, FAILED, MISMATCHED (handshakes whose
+# leaf is not one rotated through), LEAVES (distinct leaves seen) and BACK
+# (times a client saw an older leaf after a newer one).
+analyze () {
+	local b64 sum idx f n
+	cat hs/*.log >all.log
+	TOTAL=$(wc -l <all.log)
+	FAILED=$(awk '$1 != 0 || $2 == "-"' all.log | wc -l)
+	MISMATCHED=0 LEAVES=0 BACK=0
+	awk '$2 != "-" { print $2 }' all.log | sort -u >seen.b64
+	while read -r b64; do
+		sum=$(echo "$b64" | base64 -d | sha256sum | cut -d" " -f1)
+		idx=$(grep -nx "$sum" leaves.sha256 | cut -d: -f1)
+		if test -n "$idx"; then
+			LEAVES=$((LEAVES + 1))
+		else
+			idx=0
+			MISMATCHED=$((MISMATCHED + $(grep -c " $b64\$" all.log)))
+			echo "a leaf not rotated through: $sum"
+		fi
+		echo "$b64 $idx"
+	done <seen.b64 >seen.idx
+	for f in hs/*.log; do
+		n=$(awk 'NR == FNR { idx[$1] = $2; next }
+			$2 != "-" { i = idx[$2]; if (i < last) n++; last = i }
+			END { print n + 0 }' seen.idx "$f")
+		BACK=$((BACK + n))
+	done
+}
+
+test_expect_success "$ROTATIONS rotations under continuous handshakes: none fails, each presents a rotated leaf" '
+	rm -f stop && mkdir hs && pids= && n=0 &&
+	while read -r ep; do
+		for ((c = 0; c < CLIENTS; c++)); do
+			n=$((n + 1)) &&
+			{ hammer hs/$n.log $ep 7>&- 8>&- & } &&
+			pids="$pids $!" && echo "$n $ep" >>hs/endpoints
+		done
+	done < <(endpoints) &&
+	at_exit "touch \"$TRASH/stop\"" &&
+	sleep $PAUSE && start=$(date +%s) &&
+	for ((i = 1; i <= ROTATIONS; i++)); do
+		use_leaf $i && push --now >push.out 2>&1 &&
+		grep "4 of 4 targets ok" push.out ||
+			{ cat push.out; touch stop; wait $pids; return 1; }
+		sleep $PAUSE
+	done &&
+	secs=$(($(date +%s) - start)) &&
+	touch stop && wait $pids &&
+	analyze &&
+	for f in hs/*.log; do
+		c=${f#hs/} && c=${c%.log} &&
+		say "client $c ($(sed -n "s/^$c //p" hs/endpoints)): $(wc -l <$f) handshakes," \
+			"$(awk "\$1 != 0 || \$2 == \"-\"" $f | wc -l) failed"
+	done &&
+	figure "rotation: rotations=$ROTATIONS endpoints=9 clients=$n handshakes=$TOTAL" \
+		"failed=$FAILED mismatched=$MISMATCHED leaves-seen=$LEAVES older-leaf-after-newer=$BACK" \
+		"seconds=$secs" &&
+	test "$FAILED" = 0 && test "$MISMATCHED" = 0 &&
+	test "$TOTAL" -ge $((n * ROTATIONS)) && test "$LEAVES" -ge 2
+'
+
+test_expect_success 'every node ends on the last leaf; OpenDKIM signs with the last key' '
+	fp=$(cert_fingerprint ca/l$ROTATIONS.crt) &&
+	for node in front backup1 backup2; do
+		wait_for_fingerprint "$fp" 10 --netns $node 127.0.0.1 443 www.test || return 1
+	done &&
+	wait_for_fingerprint "$fp" 10 --netns mail --starttls smtp 127.0.0.1 25 &&
+	wait_for_fingerprint "$fp" 10 --netns mail 127.0.0.1 993 &&
+	test "$(openssl pkey -in mail/dkim/keys/sel.private -pubout)" = \
+		"$(openssl pkey -in dkim/d$ROTATIONS.key -pubout)" &&
+	opendkim_setup "$TRASH/odk" "$TRASH/mail/dkim/keys/sel.private" sel mail.test &&
+	printf "From: a@mail.test\nTo: b@mail.test\nSubject: t\n\nbody\n" >msg &&
+	opendkim_sign "$TRASH/odk" msg >sig &&
+	{ cat sig && cat msg; } >signed &&
+	opendkim_verify "$TRASH/odk" signed
+'
+
+test_done

@@ -1,0 +1,151 @@
+#!/bin/bash
+test_description='hostile SSH targets: certpush stays bounded and reports each precisely
+
+The target side is not trusted by certpush.  Node "targets" runs one sshd
+per hostile behaviour, each forcing a script instead of certpull serve:
+endless output (yes), one oversized line, an answer that never ends
+(sleep), a slow drip, garbage or deeply nested JSON, two outcome lines,
+an answer that lies about its exit status, a command killed by a signal,
+and a flood on standard error.  Two honest targets run the real certpull.
+One certpush --now must stay within its memory and time bounds, name
+each failure, and install on the honest targets.
+
+Scale: RELIABILITY=1 runs the push 10 times (default 2).'
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tests/lib-services.sh"
+
+test_have_prereq ROOT || skip_all "needs root"
+test_have_prereq NETNS || skip_all "cannot create network namespaces"
+test_have_prereq BUILT || skip_all "build certpush and certpull first"
+for cmd in /usr/sbin/sshd ssh-keygen openssl /usr/bin/time; do
+	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
+done
+
+if test -n "${RELIABILITY:-}"; then
+	RUNS=10
+else
+	RUNS=2
+fi
+TIMEOUT=5		# per target, seconds
+MAX_RSS_KB=65536	# certpush's whole process, all targets at once
+
+figure () {
+	echo "# FIGURE $*" >&7
+}
+
+# Each hostile target: NAME, the script it forces, and the error certpush
+# must report for it.
+HOSTILE="endless longline nevercloses drip garbage nested twolines liar killed stderrflood"
+
+hostile_script () {
+	case $1 in
+	endless)	echo 'exec yes' ;;
+	longline)	echo 'cat >/dev/null; head -c 300000 /dev/zero | tr "\0" x; echo' ;;
+	nevercloses)	echo 'cat >/dev/null; exec sleep 1000' ;;
+	drip)		echo 'cat >/dev/null; while :; do printf "{"; sleep 1; done' ;;
+	garbage)	echo 'cat >/dev/null; echo "{\"result\":\"installed\",\"serial\":"; exit 0' ;;
+	nested)		echo 'cat >/dev/null; head -c 60000 /dev/zero | tr "\0" "["; echo; exit 0' ;;
+	twolines)	echo 'cat >/dev/null; echo "{\"result\":\"installed\"}"; echo "{\"result\":\"installed\"}"' ;;
+	liar)		echo 'cat >/dev/null; echo "{\"node\":\"liar\",\"serial\":1,\"result\":\"installed\"}"; exit 1' ;;
+	killed)		echo 'cat >/dev/null; kill -KILL $$' ;;
+	stderrflood)	echo 'cat >/dev/null; head -c 50000000 /dev/zero >&2; exec sleep 1000' ;;
+	esac
+}
+
+hostile_error () {
+	case $1 in
+	endless|longline) echo "the answer exceeds 65536 bytes" ;;
+	nevercloses|drip|stderrflood) echo "timed out" ;;
+	garbage|nested|twolines|killed) echo "no valid outcome line" ;;
+	liar) echo "inconsistent answer: result \"installed\" with exit status 1" ;;
+	esac
+}
+
+test_expect_success 'setup: keys, node "targets" with ten hostile and two honest sshd' '
+	mkdir -m 0700 keys src state &&
+	make_ca ca && make_cert ca a "DNS:www.test" ec &&
+	cp ca/a.crt src/cert.pem && cp ca/a.chain src/chain.pem &&
+	install -m 0600 ca/a.key src/key.pem &&
+	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
+	pub=$(sed -n "s/^- //p" keygen.out) &&
+	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	netns_create front 1 && netns_create targets 2 &&
+	: >keys/known_hosts && port=2300 &&
+	for name in $HOSTILE honest1 honest2; do
+		port=$((port + 1)) && mkdir -p $name &&
+		case $name in
+		honest*)
+			printf "node: %s\nstate_dir: %s\ntrusted_keys: [%s]\nservices:\n  - name: files\n    files:\n      - { path: %s, item: www, format: haproxy, mode: \"0600\" }\n" \
+				$name "$TRASH/$name/state" "$pub" "$TRASH/$name/site.pem" >$name/certpull.yaml &&
+			cmd="$CERTPULL -c $TRASH/$name/certpull.yaml serve" ;;
+		*)
+			hostile_script $name >$name/run.sh && cmd="/bin/sh $TRASH/$name/run.sh" ;;
+		esac &&
+		SSHD_PORT=$port sshd_start targets "$TRASH/$name/sshd" \
+			"restrict,command=\"$cmd\" $(cat keys/id_ed25519.pub)" &&
+		sshd_known_hosts_line "$(netns_addr targets)" "$TRASH/$name/sshd" >>keys/known_hosts &&
+		echo "$name $port" >>ports || return 1
+	done &&
+	{
+		cat <<-EOF &&
+		signing_key: $TRASH/keys/signing.key
+		state_dir: $TRASH/state
+		concurrency: 16
+		certificates:
+		  - name: www
+		    cert: $TRASH/src/cert.pem
+		    chain: $TRASH/src/chain.pem
+		    key: $TRASH/src/key.pem
+		targets:
+		EOF
+		while read -r name port; do
+			printf "  - name: %s\n    host: %s\n    port: %s\n    identity: %s\n    known_hosts: %s\n    timeout: %s\n    items: [www]\n" \
+				$name "$(netns_addr targets)" $port "$TRASH/keys/id_ed25519" \
+				"$TRASH/keys/known_hosts" $TIMEOUT || return 1
+		done <ports
+	} >certpush.yaml &&
+	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" check-config
+'
+
+test_expect_success "$RUNS push(es) against all twelve: bounded, each failure named, honest ones installed" '
+	PRECISE=0 HONEST=0 MAXRSS=0 MAXSECS=0 TOTAL=0 &&
+	for ((r = 1; r <= RUNS; r++)); do
+		start=$(date +%s%N) &&
+		netns_exec front /usr/bin/time -f "%M" -o rss.out \
+			"$CERTPUSH" -c "$TRASH/certpush.yaml" --now >out 2>err 7>&- 8>&-
+		rc=$? && ms=$((($(date +%s%N) - start) / 1000000)) &&
+		cat out && test $rc = 1 || return 1
+		rss=$(tail -n 1 rss.out) &&
+		test $rss -le $MAX_RSS_KB || { echo "max RSS $rss kB over $MAX_RSS_KB kB"; return 1; }
+		test $ms -le $(((TIMEOUT + 5) * 1000)) || { echo "took $ms ms"; return 1; }
+		test $rss -le $MAXRSS || MAXRSS=$rss
+		test $ms -le $MAXSECS || MAXSECS=$ms
+		for name in $HOSTILE; do
+			TOTAL=$((TOTAL + 1))
+			if grep "^$name .* failed " out | grep -qF "$(hostile_error $name)"; then
+				PRECISE=$((PRECISE + 1))
+			else
+				echo "$name: expected \"$(hostile_error $name)\": $(grep "^$name " out)"
+			fi
+		done
+		for name in honest1 honest2; do
+			grep -q "^$name .* \(installed\|unchanged\) " out && test -s $name/site.pem &&
+			HONEST=$((HONEST + 1))
+		done
+	done &&
+	figure "hostile-targets: pushes=$RUNS hostile=$TOTAL reported-precisely=$PRECISE" \
+		"honest-ok=$HONEST of $((2 * RUNS)) max-rss-kb=$MAXRSS max-ms=$MAXSECS" \
+		"timeout-s=$TIMEOUT" &&
+	test $PRECISE = $TOTAL && test $HONEST = $((2 * RUNS))
+'
+
+test_expect_success 'certpush status reports the hostile targets behind, the honest ones ok' '
+	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" status >status.out 7>&- 8>&- &&
+	cat status.out &&
+	grep "^honest1 .* ok " status.out && grep "^honest2 .* ok " status.out &&
+	for name in $HOSTILE; do
+		grep -q "^$name .* BEHIND " status.out || { echo "$name not behind"; return 1; }
+	done
+'
+
+test_done
