@@ -77,12 +77,51 @@ service_changed(const struct txn *t, const struct service *s)
 	return 0;
 }
 
+/*
+ * After a recovery, makes s load the files now on disk again.  HAProxy
+ * may hold the new certificate in memory only (runtime API): it gets the
+ * restored files through the same API, or else the reload command.
+ */
+static int
+reload_restored(const struct pullconf *c, const struct service *s, struct err *e)
+{
+	struct txn *t;
+	struct stat st;
+	const char *how;
+	size_t i;
+	int rc = -1;
+
+	if (s->reload == NULL && s->haproxy_socket == NULL)
+		return 0;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return err_set(e, "out of memory");
+	t->state_dir = c->state_dir;
+	for (i = 0; s->haproxy_socket != NULL && i < s->nfiles; i++) {
+		struct txn_file *tf = &t->files[t->nfiles];
+
+		if (s->files[i].format != FMT_HAPROXY ||
+		    (lstat(s->files[i].path, &st) == -1 && errno == ENOENT))
+			continue;
+		tf->old.secret = 1;
+		if (file_read(s->files[i].path, TXN_FILE_CAP, &tf->old, e) == -1)
+			goto out;
+		tf->svc = s;
+		tf->f = &s->files[i];
+		tf->changed = tf->existed = 1;
+		t->nfiles++;
+	}
+	if (s->reload == NULL || (rc = service_check(s, e)) == 0)
+		rc = service_reload(s, t, 1, &how, e);
+out:
+	txn_free(t);
+	free(t);
+	return rc;
+}
+
 int
 install_recover(const struct pullconf *c, struct outcome *o, struct err *e)
 {
 	char names[512];
-	const char *how;
-	struct txn empty = { .state_dir = c->state_dir };
 	struct err why;
 	size_t i;
 	int recovered;
@@ -102,8 +141,7 @@ install_recover(const struct pullconf *c, struct outcome *o, struct err *e)
 
 		if (hit == NULL || (hit[n] != '\0' && hit[n] != ','))
 			continue;
-		if (s->reload != NULL && (service_check(s, &why) == -1 ||
-		    service_reload(s, &empty, 0, &how, &why) == -1))
+		if (reload_restored(c, s, &why) == -1)
 			log_warnx("after recovery: %s", why.msg);
 	}
 	return 0;
@@ -314,8 +352,11 @@ roll_back(const struct pullconf *c, struct txn *t, struct outcome *o)
 	if (check_endpoints(c, t, 1, o, &why) == -1)
 		log_warnx("after rollback: %s", why.msg);
 	/* A file not put back keeps the journal: the next run restores it. */
-	if (restored && txn_finish(t, &why) == -1)
+	if (restored && txn_finish(t, &why) == -1) {
 		log_warnx("%s", why.msg);
+		restored = 0;
+	}
+	o->files = restored ? FILES_RESTORED : FILES_RESTORE_PENDING;
 }
 
 static int
@@ -383,11 +424,17 @@ transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
 	 * (or a failure) before the journal is gone makes the next run put
 	 * back the files and the state together; after it, both are new.
 	 */
-	if (record(c, b, &e) == -1)
-		return fail(o, "state", e.msg), INSTALL_FAILED;
+	if (record(c, b, &e) == -1) {
+		fail(o, "state", e.msg);
+		roll_back(c, t, o);
+		return INSTALL_FAILED;
+	}
 	txn_crash_point("recorded");
-	if (txn_finish(t, &e) == -1)
+	/* The journal stays: the next run puts back the files and the state. */
+	if (txn_finish(t, &e) == -1) {
+		o->files = FILES_RESTORE_PENDING;
 		return fail(o, "finish", e.msg), INSTALL_FAILED;
+	}
 	txn_crash_point("finished");
 	return INSTALL_OK;
 }

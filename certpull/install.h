@@ -33,6 +33,13 @@ struct served {
 	int	ok;
 };
 
+/* What a failed install left on disk. */
+enum files_left {
+	FILES_UNTOUCHED = 0,	/* failed before any file was replaced */
+	FILES_RESTORED,		/* the previous files are back, journal removed */
+	FILES_RESTORE_PENDING,	/* the journal stays: the next run restores them */
+};
+
 struct outcome {
 	const char		*node;
 	uint64_t		 serial;
@@ -44,6 +51,7 @@ struct outcome {
 	struct served		 served[PULL_MAX_SERVICES * PULL_MAX_ENDPOINTS];
 	size_t			 nserved;
 	int			 recovered;	/* an interrupted install was rolled back first */
+	enum files_left		 files;		/* after a failure */
 };
 
 /* Installs the bundle in data.  Fills out; returns out->result. */

@@ -154,9 +154,15 @@ print_outcome(const char *what, const struct outcome *o)
 {
 	size_t i;
 
+	static const char *const left[] = {
+		[FILES_UNTOUCHED] = "nothing changed",
+		[FILES_RESTORED] = "previous files restored",
+		[FILES_RESTORE_PENDING] = "the next run restores the previous files",
+	};
+
 	if (o->result == INSTALL_FAILED) {
-		printf("%s: failed at %s: %s%s\n", what, o->step, o->error,
-		    o->nservices ? " (previous files restored)" : " (nothing changed)");
+		printf("%s: failed at %s: %s (%s)\n", what, o->step, o->error,
+		    left[o->files]);
 		return;
 	}
 	printf("%s: %s serial %llu\n", what, o->result == INSTALL_OK ? "installed" :

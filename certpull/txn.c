@@ -13,7 +13,6 @@
 #include "fsutil.h"
 #include "txn.h"
 
-#define FILE_CAP	(1024 * 1024)
 #define JOURNAL_MAGIC	"certpull-journal 1"
 
 void
@@ -41,7 +40,7 @@ txn_compare(struct txn *t, struct err *e)
 			tf->changed = 1;
 			continue;
 		}
-		if (file_read(tf->f->path, FILE_CAP, &tf->old, e) == -1)
+		if (file_read(tf->f->path, TXN_FILE_CAP, &tf->old, e) == -1)
 			return -1;
 		tf->existed = 1;
 		tf->old_uid = st.st_uid;
@@ -178,7 +177,7 @@ save_state(struct txn *t, struct err *e)
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
 	snprintf(prev, sizeof(prev), "%s/prev/installed", t->state_dir);
-	if (file_read(path, FILE_CAP, &st, e) == -1)
+	if (file_read(path, TXN_FILE_CAP, &st, e) == -1)
 		return -1;
 	rc = file_write_atomic(prev, st.data, st.len, geteuid(), getegid(), 0600, e);
 	buf_free(&st);
@@ -320,7 +319,7 @@ recover_line(const char *state_dir, const char *line, char *services, size_t len
 	    &uid, &gid, &mode, svc, path) != 7)
 		return err_set(e, "corrupt journal line \"%.100s\"", line);
 	prev_path(state_dir, idx, prev, sizeof(prev));
-	if (existed && file_read(prev, FILE_CAP, &old, e) == -1)
+	if (existed && file_read(prev, TXN_FILE_CAP, &old, e) == -1)
 		goto out;
 	snprintf(tmp, sizeof(tmp), "%s.certpull-new", path);
 	unlink(tmp);
@@ -355,7 +354,7 @@ recover_state(const char *state_dir, const char *line, struct err *e)
 		return fsync_parent(path, e);
 	}
 	snprintf(prev, sizeof(prev), "%s/prev/installed", state_dir);
-	if (file_read(prev, FILE_CAP, &st, e) == -1)
+	if (file_read(prev, TXN_FILE_CAP, &st, e) == -1)
 		return -1;
 	rc = file_write_atomic(path, st.data, st.len, geteuid(), getegid(), 0600, e);
 	buf_free(&st);
@@ -421,7 +420,7 @@ txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
 	snprintf(path, sizeof(path), "%s/journal", state_dir);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
-	if (file_read(path, FILE_CAP, &j, e) == -1 || buf_add_u8(&j, '\0') == -1) {
+	if (file_read(path, TXN_FILE_CAP, &j, e) == -1 || buf_add_u8(&j, '\0') == -1) {
 		buf_free(&j);
 		return -1;
 	}

@@ -25,6 +25,7 @@
 #include "pullconf.h"
 
 #define TXN_MAX_FILES	(PULL_MAX_SERVICES * PULL_MAX_FILES)
+#define TXN_FILE_CAP	(1024 * 1024)	/* largest file or state read back */
 
 struct txn_file {
 	const struct service	*svc;

@@ -314,6 +314,20 @@ test_expect_success 'kill -9 of certpull at every named step, then the next run'
 	test $TRIALS = 11 && test $KILLED = 11 && test $VIOLATIONS = 0
 '
 
+# With haproxy_socket and no reload command, HAProxy holds the new leaf in
+# memory only: the recovery must hand it the restored file the same way.
+test_expect_success 'kill -9 after HAProxy took the new leaf by its runtime API alone: the recovery gives it back the old one' '
+	sed "/-USR2/d" certpull.yaml >certpull-api.yaml &&
+	new=$(other_leaf $CUR) && eval "fp_new=\$FP_$new" &&
+	set -- $(PULLCONF=certpull-api.yaml make_bundle $new api) &&
+	{ CERTPULL_TEST_CRASH_AT=reloaded PULLCONF=certpull-api.yaml pull install "$1" >trial.out 2>&1; test $? = 137; } &&
+	test "$(tls_fingerprint --netns mail 127.0.0.1 443)" = "$fp_new" &&
+	PULLCONF=certpull-api.yaml pull status >status.out 2>&1 &&
+	grep "interrupted install was found and rolled back" status.out &&
+	leaf=$(PULLCONF=certpull-api.yaml check_old_or_new $CUR $new $CUR_SERIAL $2) &&
+	test "$leaf" = $CUR
+'
+
 # ---------------------------------------------------------------------------
 # certpush --now, killed: three local targets n1..n3, each a certpull with
 # a plain file.
