@@ -12,7 +12,12 @@
 #include "watch.h"
 
 #define DEBOUNCE_MAX_S	60	/* a source that never goes quiet is pushed anyway */
-#define STUCK_AFTER_S	600	/* a lineage inconsistent this long is an error */
+
+/* A lineage seen inconsistent (links to different archive versions). */
+struct stuck {
+	time_t	since;		/* first seen so; 0: every lineage consistent */
+	int	reported;	/* logged as an error */
+};
 
 static volatile sig_atomic_t got_hup, got_term;
 
@@ -84,31 +89,34 @@ debounce(const struct pushconf *c)
 
 /* 0 if every lineage is consistent; otherwise logs why and returns -1. */
 static int
-lineages_ready(const struct pushconf *c, time_t *since)
+lineages_ready(const struct pushconf *c, struct stuck *st)
 {
+	time_t now = time(NULL);
 	struct err e;
 	size_t i;
 
 	for (i = 0; i < c->ncerts; i++) {
-		struct stat st;
+		struct stat sb;
 
 		/*
 		 * A lineage not issued yet has no directory: the targets that
 		 * need it are refused one by one, the others go ahead.
 		 */
-		if (c->certs[i].lineage == NULL || stat(c->certs[i].lineage, &st) == -1 ||
+		if (c->certs[i].lineage == NULL || stat(c->certs[i].lineage, &sb) == -1 ||
 		    lineage_consistent(c->certs[i].lineage, &e) == 0)
 			continue;
-		if (*since == 0)
-			*since = time(NULL);
-		if (time(NULL) - *since >= STUCK_AFTER_S)
+		if (st->since == 0)
+			st->since = now;
+		if (now - st->since >= (time_t)c->inconsistent_after) {
 			log_warnx("not pushing, still inconsistent after %lld s: %s",
-			    (long long)(time(NULL) - *since), e.msg);
-		else
+			    (long long)(now - st->since), e.msg);
+			st->reported = 1;
+		} else
 			log_info("waiting for the next change: %s", e.msg);
 		return -1;
 	}
-	*since = 0;
+	st->since = 0;
+	st->reported = 0;
 	return 0;
 }
 
@@ -132,13 +140,38 @@ retry_wait(const struct pushconf *c)
 	return next > now ? (long)(next - now) : 0;
 }
 
+/*
+ * Seconds until an inconsistent lineage becomes an error; -1 if none is
+ * pending.  The daemon wakes up once for it, so that the error is logged
+ * when it is due, not at the next event.
+ */
+static long
+stuck_wait(const struct pushconf *c, const struct stuck *st)
+{
+	time_t due = st->since + (time_t)c->inconsistent_after, now = time(NULL);
+
+	if (st->since == 0 || st->reported)
+		return -1;
+	return due > now ? (long)(due - now) : 0;
+}
+
+/* The sooner of two waits in seconds, where -1 is forever. */
+static long
+sooner(long a, long b)
+{
+	if (a == -1)
+		return b;
+	return b == -1 || a < b ? a : b;
+}
+
 int
 daemon_run(const char *config_path)
 {
 	struct pushconf c;
 	struct push_opts behind = { .retry = 1, .to_log = 1 };
 	struct err e;
-	time_t inconsistent_since = 0;
+	struct stuck stuck = { 0, 0 };
+	long wait;
 	int pending = 1;
 
 	if (pushconf_load(config_path, &c, &e) == -1) {
@@ -161,12 +194,16 @@ daemon_run(const char *config_path)
 			if (got_term || got_hup)
 				continue;
 			pending = 0;
-			if (lineages_ready(&c, &inconsistent_since) == 0)
+			if (lineages_ready(&c, &stuck) == 0)
 				push(&c, 0);
 		}
-		switch (watch_next(retry_wait(&c))) {
+		wait = sooner(retry_wait(&c), stuck_wait(&c, &stuck));
+		switch (watch_next(wait)) {
 		case WATCH_TIMEOUT:
-			push(&c, 1);
+			if (retry_wait(&c) == 0)
+				push(&c, 1);
+			if (stuck_wait(&c, &stuck) == 0)
+				pending = 1;
 			break;
 		case WATCH_RESCAN:
 			rewatch(&c);

@@ -7,9 +7,8 @@
 #include "yconf.h"
 
 static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
-    "outbox_group",
-    "quiet_period", "concurrency", "bundle_days", "certificates", "dkim",
-    "targets", "ca_file", NULL };
+    "outbox_group", "quiet_period", "inconsistent_after", "concurrency",
+    "bundle_days", "certificates", "dkim", "targets", "ca_file", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
     "chain", "names", NULL };
@@ -269,6 +268,8 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	    yconf_str(y, root, "", "outbox", &c->outbox) == -1 ||
 	    yconf_group(y, root, "", "outbox_group", &c->outbox_gid) == -1 ||
 	    yconf_uint(y, root, "", "quiet_period", 0, 3600, &c->quiet_period) == -1 ||
+	    yconf_uint(y, root, "", "inconsistent_after", 1, 86400,
+	    &c->inconsistent_after) == -1 ||
 	    yconf_uint(y, root, "", "concurrency", 1, 256, &c->concurrency) == -1 ||
 	    yconf_uint(y, root, "", "bundle_days", 1, 3650, &c->bundle_days) == -1 ||
 	    yconf_str(y, root, "", "ca_file", &c->ca_file) == -1)
@@ -301,6 +302,7 @@ load(const char *path, const char *text, size_t len, struct pushconf *c,
 	memset(c, 0, sizeof(*c));
 	e->msg[0] = '\0';
 	c->quiet_period = 2;
+	c->inconsistent_after = 600;
 	c->concurrency = 16;
 	c->bundle_days = 30;
 	if ((c->file = strdup(path)) == NULL)

@@ -70,6 +70,7 @@ struct pushconf {
 	int			 outbox_shared;	/* outbox_group given */
 	gid_t			 outbox_gid;	/* group that may read the outbox */
 	unsigned long		 quiet_period;	/* seconds */
+	unsigned long		 inconsistent_after; /* seconds before a half renewal is an error */
 	unsigned long		 concurrency;
 	unsigned long		 bundle_days;	/* bundle lifetime cap */
 	char			*ca_file;	/* audit: trusted CAs besides the system's */

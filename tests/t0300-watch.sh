@@ -127,6 +127,7 @@ test_expect_success 'setup: configurations, first push' '
 	signing_key: $TRASH/keys/signing.key
 	state_dir: $TRASH/state
 	quiet_period: 1
+	inconsistent_after: 3
 	certificates:
 	  - name: www
 	    lineage: $LE/live/www.test
@@ -216,6 +217,9 @@ test_expect_success 'half-switched links are not pushed until consistent' '
 	quiet_for 4 &&
 	test "$(pushes)" = "$before" &&
 	grep "links point to archive versions" certpush-run.log &&
+	# inconsistent_after: the error comes when due, with no further event.
+	wait_until_ 10 grep -q "not pushing, still inconsistent after [3-9] s" certpush-run.log &&
+	test "$(pushes)" = "$before" &&
 	switch_links $v fullchain privkey &&
 	serves front ca/manual.crt && serves mail ca/manual.crt &&
 	pushes_become $((before + 1))

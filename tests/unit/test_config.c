@@ -203,6 +203,8 @@ static const struct conf_case cases[] = {
 	    ":12:11: targets[0].port: \"99999999999999999999999\" is not a whole number" },
 	{ "push: quiet_period too long", PUSH, PUSH_MIN "quiet_period: 3601\n",
 	    ":10:15: quiet_period: 3601 is out of range (0 to 3600)" },
+	{ "push: inconsistent_after 0", PUSH, PUSH_MIN "inconsistent_after: 0\n",
+	    ":10:21: inconsistent_after: 0 is out of range (1 to 86400)" },
 	{ "push: concurrency 0", PUSH, PUSH_MIN "concurrency: 0\n",
 	    ":10:14: concurrency: 0 is out of range (1 to 256)" },
 	{ "push: timeout 0", PUSH, PUSH_HEAD PUSH_CERT SSH_TARGET("    timeout: 0\n"),
@@ -486,6 +488,7 @@ static const char good_push[] =
     "signing_key: /etc/certpush/signing.key\n"
     "state_dir: /var/lib/certpush-test\n"
     "quiet_period: 5\n"
+    "inconsistent_after: 120\n"
     "concurrency: 4\n"
     "bundle_days: 14\n"
     "certificates:\n"
@@ -535,6 +538,7 @@ test_good_push(void **state)
 	assert_string_equal(c.state_dir, "/var/lib/certpush-test");
 	assert_string_equal(c.outbox, "/var/lib/certpush-test/outbox");
 	assert_int_equal(c.quiet_period, 5);
+	assert_int_equal(c.inconsistent_after, 120);
 	assert_int_equal(c.concurrency, 4);
 	assert_int_equal(c.bundle_days, 14);
 	assert_int_equal(c.ncerts, 2);
@@ -601,6 +605,7 @@ test_push_defaults(void **state)
 	assert_string_equal(c.state_dir, "/var/lib/certpush");
 	assert_string_equal(c.outbox, "/var/lib/certpush/outbox");
 	assert_int_equal(c.quiet_period, 2);
+	assert_int_equal(c.inconsistent_after, 600);
 	assert_int_equal(c.concurrency, 16);
 	assert_int_equal(c.bundle_days, 30);
 	assert_string_equal(c.targets[0].certpull_config, "/etc/certpull/certpull.yaml");
