@@ -280,6 +280,26 @@ txn_rollback(struct txn *t, struct err *e)
 	return rc;
 }
 
+/*
+ * Removes the copies in STATE/prev once the journal is gone: nothing reads
+ * them any more, and they may hold private keys that were just replaced.
+ */
+static void
+clear_prev(const char *state_dir)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/prev", state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 int
 txn_finish(struct txn *t, struct err *e)
 {
@@ -288,7 +308,10 @@ txn_finish(struct txn *t, struct err *e)
 	snprintf(path, sizeof(path), "%s/journal", t->state_dir);
 	if (unlink(path) == -1 && errno != ENOENT)
 		return err_set(e, "%s: %s", path, strerror(errno));
-	return fsync_parent(path, e);
+	if (fsync_parent(path, e) == -1)
+		return -1;
+	clear_prev(t->state_dir);
+	return 0;
 }
 
 void
@@ -436,7 +459,9 @@ txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
 	buf_free(&j);
 	if (rc == 0 && (unlink(path) == -1 || fsync_parent(path, e) == -1))
 		rc = err_set(e, "%s: %s", path, strerror(errno));
-	if (rc == 0)
+	if (rc == 0) {
 		*recovered = 1;
+		clear_prev(state_dir);
+	}
 	return rc;
 }

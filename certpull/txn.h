@@ -8,7 +8,8 @@
  *            and write STATE/journal (atomically) naming them;
  *   swap     rename every staged file over its path, fsync the directories;
  *   rollback put every previous file back (or remove files that were new);
- *   finish   remove the journal once the new state is recorded.
+ *   finish   remove the journal once the new state is recorded, then
+ *            the copies in STATE/prev (they may hold replaced keys).
  * A journal found at start-up means an install was interrupted after it
  * was written: txn_recover puts every file back, and the installed state
  * with them, so that a node never keeps a new certificate beside an old
@@ -58,7 +59,7 @@ int	txn_stage(struct txn *t, struct err *e);
 int	txn_swap(struct txn *t, struct err *e);
 /* Restores every swapped file.  0, or -1 with e set (some file not restored). */
 int	txn_rollback(struct txn *t, struct err *e);
-/* Removes the journal.  0 or -1. */
+/* Removes the journal, then the copies in STATE/prev.  0 or -1. */
 int	txn_finish(struct txn *t, struct err *e);
 /* Frees the buffers and removes temp files left behind. */
 void	txn_free(struct txn *t);

@@ -181,9 +181,13 @@ test_expect_success "inotify: $INSTALLS installs under umask 000, no secret ever
 	test_file_owner dest/dkim/sel.private opendkim:opendkim &&
 	test_file_mode pullstate 0700 && test_file_mode pullstate/prev 0700 &&
 	test_file_mode state/outbox 0700 &&
-	for f in pullstate/prev/* pullstate/installed pullstate/last-outcome.json state/outbox/*; do
+	for f in pullstate/installed pullstate/last-outcome.json state/outbox/*; do
 		test_file_mode "$f" 0600 || return 1
-	done
+	done &&
+	# The copies of the replaced files (old keys) go with the journal.
+	test_path_is_missing pullstate/journal &&
+	test -z "$(ls -A pullstate/prev)" &&
+	grep -q "^pullstate/prev/[0-9]*|MOVED_TO" events.log
 '
 
 # Every file opened with O_CREAT (but the lock files) is created O_EXCL with
