@@ -325,7 +325,8 @@ apply(const struct pullconf *c, const struct txn *t, struct outcome *o,
  * The journal is removed only if every file was put back.
  */
 static void
-roll_back(const struct pullconf *c, struct txn *t, struct outcome *o)
+roll_back(const struct pullconf *c, struct txn *t, int state_written,
+    struct outcome *o)
 {
 	const char *how;
 	struct err why;
@@ -333,6 +334,10 @@ roll_back(const struct pullconf *c, struct txn *t, struct outcome *o)
 	int restored = 1;
 
 	if (txn_rollback(t, &why) == -1) {
+		log_warnx("%s", why.msg);
+		restored = 0;
+	}
+	if (state_written && txn_restore_state(t, &why) == -1) {
 		log_warnx("%s", why.msg);
 		restored = 0;
 	}
@@ -411,12 +416,12 @@ transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
 	txn_crash_point("staged");
 	if (txn_swap(t, &e) == -1) {
 		fail(o, "swap", e.msg);
-		roll_back(c, t, o);
+		roll_back(c, t, 0, o);
 		return INSTALL_FAILED;
 	}
 	if (apply(c, t, o, &step, &e) == -1) {
 		fail(o, step, e.msg);
-		roll_back(c, t, o);
+		roll_back(c, t, 0, o);
 		return INSTALL_FAILED;
 	}
 	/*
@@ -425,8 +430,9 @@ transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
 	 * back the files and the state together; after it, both are new.
 	 */
 	if (record(c, b, &e) == -1) {
+		/* The new state may be in place if only a sync failed. */
 		fail(o, "state", e.msg);
-		roll_back(c, t, o);
+		roll_back(c, t, 1, o);
 		return INSTALL_FAILED;
 	}
 	txn_crash_point("recorded");

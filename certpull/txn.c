@@ -358,18 +358,16 @@ out:
 }
 
 /*
- * Puts back the installed state saved before the swap ("state 1"), or
- * removes the one an interrupted install recorded ("state 0").
+ * Puts back the installed state saved before the swap (had: there was
+ * one), or removes the one a failed or interrupted install recorded.
  */
 static int
-recover_state(const char *state_dir, const char *line, struct err *e)
+restore_state(const char *state_dir, int had, struct err *e)
 {
 	char path[PATH_MAX], prev[PATH_MAX];
 	struct buf st = { 0 };
-	int had, rc;
+	int rc;
 
-	if (sscanf(line, "state %d", &had) != 1)
-		return err_set(e, "corrupt journal line \"%.100s\"", line);
 	snprintf(path, sizeof(path), "%s/installed", state_dir);
 	if (!had) {
 		if (unlink(path) == -1 && errno != ENOENT)
@@ -382,6 +380,23 @@ recover_state(const char *state_dir, const char *line, struct err *e)
 	rc = file_write_atomic(path, st.data, st.len, geteuid(), getegid(), 0600, e);
 	buf_free(&st);
 	return rc;
+}
+
+/* The journal's "state HAD" line. */
+static int
+recover_state(const char *state_dir, const char *line, struct err *e)
+{
+	int had;
+
+	if (sscanf(line, "state %d", &had) != 1)
+		return err_set(e, "corrupt journal line \"%.100s\"", line);
+	return restore_state(state_dir, had, e);
+}
+
+int
+txn_restore_state(struct txn *t, struct err *e)
+{
+	return restore_state(t->state_dir, t->had_state, e);
 }
 
 /*

@@ -59,6 +59,8 @@ int	txn_stage(struct txn *t, struct err *e);
 int	txn_swap(struct txn *t, struct err *e);
 /* Restores every swapped file.  0, or -1 with e set (some file not restored). */
 int	txn_rollback(struct txn *t, struct err *e);
+/* Puts STATE/installed back as saved before the swap.  0 or -1. */
+int	txn_restore_state(struct txn *t, struct err *e);
 /* Removes the journal, then the copies in STATE/prev.  0 or -1. */
 int	txn_finish(struct txn *t, struct err *e);
 /* Frees the buffers and removes temp files left behind. */

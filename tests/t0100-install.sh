@@ -11,7 +11,7 @@ checks go to the real ports.'
 test_have_prereq ROOT || skip_all "needs root"
 test_have_prereq NETNS || skip_all "cannot create network namespaces"
 test_have_prereq BUILT || skip_all "build certpush and certpull first"
-for cmd in haproxy postfix dovecot doveadm opendkim socat openssl setpriv strace; do
+for cmd in haproxy postfix dovecot doveadm opendkim socat openssl setpriv strace chattr; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
@@ -281,6 +281,7 @@ test_expect_success 'a failing reload command: rolled back, old leaf served' '
 	test_expect_code 1 pull install "$bundle" >out &&
 	cat out &&
 	grep "failed at reload: postfix" out &&
+	grep "(previous files restored)$" out &&
 	same_as before && no_temp_files && serves c
 '
 
@@ -318,7 +319,7 @@ test_expect_success 'disk full: nothing changes' '
 	{ dd if=/dev/zero of=dovecot-certs/filler bs=1k count=1024 2>/dev/null || :; } &&
 	test_when_finished "rm -f dovecot-certs/filler" &&
 	test_expect_code 1 pull install "$bundle" >out &&
-	grep "failed at stage" out &&
+	grep "failed at stage" out && grep "(nothing changed)$" out &&
 	rm dovecot-certs/filler &&
 	same_as before && no_temp_files && serves d
 '
@@ -355,6 +356,26 @@ test_expect_success 'a second install waits for the lock, then fails clearly' '
 	kill $holder 2>/dev/null; wait $holder 2>/dev/null;
 	grep "failed at lock: another certpull install holds .*lock (waited 10 s)" out &&
 	same_as before
+'
+
+# An immutable state file: the new state cannot be written, nor the old
+# one put back; the files are, and the journal stays for the next run.
+test_expect_success 'the new state cannot be recorded: rolled back, the next run completes it' '
+	snapshot before && cp pullstate/installed installed.before &&
+	chattr +i pullstate/installed &&
+	test_when_finished "chattr -i pullstate/installed" &&
+	test_expect_code 1 pull install "$bundle" >out &&
+	cat out &&
+	grep "failed at state: .*installed" out &&
+	grep "(the next run restores the previous files)$" out &&
+	test_path_is_file pullstate/journal &&
+	serves d &&
+	chattr -i pullstate/installed &&
+	pull status >out 2>err &&
+	grep "interrupted install was found and rolled back" err &&
+	test_path_is_missing pullstate/journal &&
+	same_as before && no_temp_files && serves d && installed_is d &&
+	cmp pullstate/installed installed.before
 '
 
 test_expect_success 'receive reads standard input and prints one JSON line' '
