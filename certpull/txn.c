@@ -69,29 +69,7 @@ stage_one(const char *tmp, const struct buf *data, uid_t uid, gid_t gid,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return err_set(e, "create %s: %s", tmp, strerror(errno));
-	if (fchown(fd, uid, gid) == -1 || fchmod(fd, mode) == -1) {
-		err_set(e, "set owner/mode of %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (fd_write_all(fd, data->data, data->len) == -1) {
-		err_set(e, "write %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (fsync(fd) == -1) {
-		err_set(e, "fsync %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		err_set(e, "close %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	return -1;
+	return fd_fill_new(fd, tmp, data->data, data->len, uid, gid, mode, e);
 }
 
 static void

@@ -151,23 +151,20 @@ temp_name(const char *path, char *tmp, size_t tmplen)
 }
 
 int
-atomic_stage(const char *path, const void *data, size_t len, uid_t uid,
-    gid_t gid, mode_t mode, char *tmp, size_t tmplen, struct err *e)
+fd_fill_new(int fd, const char *tmp, const void *data, size_t len, uid_t uid,
+    gid_t gid, mode_t mode, struct err *e)
 {
-	int fd;
-
-	if (temp_name(path, tmp, tmplen) == -1)
-		return err_set(e, "%s: path too long", path);
-	/* mkostemp creates O_EXCL with mode 0600: nobody else can open it. */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return err_set(e, "create %s: %s", tmp, strerror(errno));
 	/* Final owner and mode before a single byte is written. */
 	if (fchown(fd, uid, gid) == -1 || fchmod(fd, mode) == -1) {
 		err_set(e, "set owner/mode of %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (fd_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, data, len) == -1) {
 		err_set(e, "write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (fsync(fd) == -1) {
+		err_set(e, "fsync %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (close(fd) == -1) {
@@ -181,6 +178,20 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int
+atomic_stage(const char *path, const void *data, size_t len, uid_t uid,
+    gid_t gid, mode_t mode, char *tmp, size_t tmplen, struct err *e)
+{
+	int fd;
+
+	if (temp_name(path, tmp, tmplen) == -1)
+		return err_set(e, "%s: path too long", path);
+	/* mkostemp creates O_EXCL with mode 0600: nobody else can open it. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return err_set(e, "create %s: %s", tmp, strerror(errno));
+	return fd_fill_new(fd, tmp, data, len, uid, gid, mode, e);
 }
 
 int

@@ -40,6 +40,13 @@ int	file_check_secret(const char *path, struct err *e);
 int	stat_check_secret(const char *path, const struct stat *st, struct err *e);
 
 /*
+ * On a file just created with mode 0600 (fd, named tmp): gives it its
+ * final owner and mode, then writes data, fsyncs and closes it.  On
+ * failure closes and removes it.  Returns 0 or -1 with e set.
+ */
+int	fd_fill_new(int fd, const char *tmp, const void *data, size_t len,
+	    uid_t uid, gid_t gid, mode_t mode, struct err *e);
+/*
  * Creates a temporary file beside path with the final owner and mode
  * (before any byte is written), writes data and fsyncs it.  The temp
  * name is returned in tmp (tmplen >= PATH_MAX recommended).  On failure
