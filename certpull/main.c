@@ -152,13 +152,12 @@ out:
 static void
 print_outcome(const char *what, const struct outcome *o)
 {
-	size_t i;
-
 	static const char *const left[] = {
 		[FILES_UNTOUCHED] = "nothing changed",
 		[FILES_RESTORED] = "previous files restored",
 		[FILES_RESTORE_PENDING] = "the next run restores the previous files",
 	};
+	size_t i;
 
 	if (o->result == INSTALL_FAILED) {
 		printf("%s: failed at %s: %s (%s)\n", what, o->step, o->error,
