@@ -245,31 +245,18 @@ test_expect_success 'status shows the serial and each file' '
 	grep "\"sha256\":\"$(cert_fingerprint ca/b.crt)\"" status.json
 '
 
-# Every temp file is created exclusively with mode 0600 and given its final
-# owner and mode before the first byte is written to it.
-cat >check-trace.awk <<'EOF'
-/openat\(.*certpull-new", / {
-	if ($0 !~ /O_CREAT\|O_EXCL/ || $0 !~ /O_NOFOLLOW/ || $0 !~ /, 0600\) = [0-9]+$/) {
-		print "bad create: " $0; bad = 1
-	}
-	fd = $NF; st[$1 " " fd] = "created"; n++; next
+# Every temp file is created exclusively (never through a symlink) with
+# mode 0600 and given its final owner and mode before the first byte is
+# written to it.
+check_temp_creates () {
+	awk -v sel='certpull-new", ' -v nofollow=1 -f "$SRC/tests/check-creates.awk" "$1"
 }
-/fchown\(/ { split($2, a, /[(,]/); k = $1 " " a[2]; if ((k in st) && st[k] == "created") st[k] = "owned"; next }
-/fchmod\(/ { split($2, a, /[(,]/); k = $1 " " a[2]; if ((k in st) && st[k] == "owned") st[k] = "ready"; next }
-/write\(/ {
-	split($2, a, /[(,]/); k = $1 " " a[2]
-	if (k in st && st[k] != "ready") { print "write before owner/mode: " $0; bad = 1 }
-	next
-}
-/close\(/ { split($2, a, /[(,)]/); delete st[$1 " " a[2]] }
-END { if (n == 0) { print "no temp file seen"; bad = 1 } exit bad }
-EOF
 
 test_expect_success 'no temp file is ever readable by others (strace)' '
 	bundle=$(make_bundle c) &&
 	netns_exec mail strace -f -qq -e trace=openat,fchown,fchmod,write,close -o trace \
 		"$CERTPULL" -c "$TRASH/certpull.yaml" install "$bundle" >out 7>&- 8>&- &&
-	awk -f check-trace.awk trace &&
+	check_temp_creates trace &&
 	serves c && installed_is c
 '
 

@@ -192,23 +192,9 @@ test_expect_success "inotify: $INSTALLS installs under umask 000, no secret ever
 
 # Every file opened with O_CREAT (but the lock files) is created O_EXCL with
 # mode 0600 and gets fchown and fchmod before the first write to it.
-cat >check-trace.awk <<'EOF'
-/openat\(.*O_CREAT/ && !/lock"/ {
-	if ($0 !~ /O_EXCL/ || $0 !~ /, 0600\) = [0-9]+$/) {
-		print "bad create: " $0; bad = 1
-	}
-	fd = $NF; st[$1 " " fd] = "created"; n++; next
+check_creates () {
+	awk -v sel=O_CREAT -f "$SRC/tests/check-creates.awk" "$1"
 }
-/fchown\(/ { split($2, a, /[(,]/); k = $1 " " a[2]; if ((k in st) && st[k] == "created") st[k] = "owned"; next }
-/fchmod\(/ { split($2, a, /[(,]/); k = $1 " " a[2]; if ((k in st) && st[k] == "owned") st[k] = "ready"; next }
-/write\(/ {
-	split($2, a, /[(,]/); k = $1 " " a[2]
-	if (k in st && st[k] != "ready") { print "write before owner/mode: " $0; bad = 1 }
-	next
-}
-/close\(/ { split($2, a, /[(,)]/); delete st[$1 " " a[2]] }
-END { print n " files created"; if (n == 0) { print "no file created"; bad = 1 } exit bad }
-EOF
 
 strace_ () {
 	strace -f -qq -e trace=openat,fchown,fchmod,write,close -o "$1" "${@:2}" 7>&- 8>&-
@@ -219,11 +205,11 @@ test_expect_success 'strace: certpush --now, certpull (local target), bundle and
 	strace_ push.trace "$CERTPUSH" -c certpush.yaml --now >out &&
 	grep "1 of 1 targets ok" out &&
 	grep -q "certpull-new" push.trace && grep -q "outbox/\.mail\.bundle\." push.trace &&
-	awk -f check-trace.awk push.trace &&
+	check_creates push.trace &&
 	strace_ bundle.trace "$CERTPUSH" -c certpush.yaml bundle --target mail -o out.bundle >out &&
-	awk -f check-trace.awk bundle.trace && test_file_mode out.bundle 0600 &&
+	check_creates bundle.trace && test_file_mode out.bundle 0600 &&
 	strace_ keygen.trace "$CERTPUSH" keygen -o keys/another.key >out &&
-	awk -f check-trace.awk keygen.trace && test_file_mode keys/another.key 0600
+	check_creates keygen.trace && test_file_mode keys/another.key 0600
 '
 
 test_expect_success 'a signing key open to group or others is refused, naming its mode' '
