@@ -150,3 +150,12 @@ make_cert () {
 	cat "$dir/$name.crt" "$dir/$name.chain" >"$dir/$name.fullchain" &&
 	(umask 077 && cat "$dir/$name.key" "$dir/$name.fullchain" >"$dir/$name.pem")
 }
+
+# source_leaf CADIR NAME [DIR]: DIR (default src) gets leaf NAME of
+# CADIR as the files a certpush source reads: cert.pem, chain.pem and
+# key.pem (0600).
+source_leaf () {
+	local dir=${3:-src}
+	cp "$1/$2.crt" "$dir/cert.pem" && cp "$1/$2.chain" "$dir/chain.pem" &&
+	install -m 0600 "$1/$2.key" "$dir/key.pem"
+}

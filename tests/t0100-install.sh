@@ -22,8 +22,7 @@ pull () {
 
 # make_bundle LEAF [TARGET]: copy leaf LEAF into the sources and bundle it.
 make_bundle () {
-	cp "ca/$1.crt" src/cert.pem && cp "ca/$1.chain" src/chain.pem &&
-	install -m 0600 "ca/$1.key" src/key.pem &&
+	source_leaf ca "$1" &&
 	"$CERTPUSH" -c certpush.yaml bundle --target "${2:-mail}" -o "b-$1-${2:-mail}" >/dev/null &&
 	echo "b-$1-${2:-mail}"
 }

@@ -45,8 +45,7 @@ count () {
 
 new_source () {
 	make_cert ca "$1" "DNS:mail.test,DNS:www.test" >/dev/null &&
-	cp "ca/$1.crt" src/cert.pem && cp "ca/$1.chain" src/chain.pem &&
-	install -m 0600 "ca/$1.key" src/key.pem
+	source_leaf ca "$1"
 }
 
 front_conf () {

@@ -42,8 +42,7 @@ push () {
 
 # use_leaf N: leaf N and DKIM key N become the sources.
 use_leaf () {
-	cp "ca/l$1.crt" src/cert.pem && cp "ca/l$1.chain" src/chain.pem &&
-	install -m 0600 "ca/l$1.key" src/key.pem &&
+	source_leaf ca "l$1" &&
 	install -m 0600 "dkim/d$1.key" src/dkim.key
 }
 

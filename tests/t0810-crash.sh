@@ -47,8 +47,7 @@ pull () {
 
 # use_leaf LEAF: make LEAF the source certificate.
 use_leaf () {
-	cp "ca/$1.crt" src/cert.pem && cp "ca/$1.chain" src/chain.pem &&
-	install -m 0600 "ca/$1.key" src/key.pem
+	source_leaf ca "$1"
 }
 
 # make_bundle LEAF N: bundle leaf LEAF for mail; prints "FILE SERIAL".

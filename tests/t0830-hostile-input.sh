@@ -243,8 +243,7 @@ test_expect_success CMD:faketime 'setup: a leaf valid for 10 days, bundles of 1 
 	make_ca ca &&
 	make_cert ca leaf "DNS:mail.test" ec 10d &&
 	mkdir -m 0700 src state keys expstate &&
-	cp ca/leaf.crt src/cert.pem && cp ca/leaf.chain src/chain.pem &&
-	install -m 0600 ca/leaf.key src/key.pem &&
+	source_leaf ca leaf &&
 	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
 	for days in 1 30; do
 		cat >push$days.yaml <<-EOF || return 1

@@ -64,8 +64,7 @@ hostile_error () {
 test_expect_success 'setup: keys, node "targets" with ten hostile and two honest sshd' '
 	mkdir -m 0700 keys src state &&
 	make_ca ca && make_cert ca a "DNS:www.test" ec &&
-	cp ca/a.crt src/cert.pem && cp ca/a.chain src/chain.pem &&
-	install -m 0600 ca/a.key src/key.pem &&
+	source_leaf ca a &&
 	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
 	pub=$(sed -n "s/^- //p" keygen.out) &&
 	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&

@@ -38,8 +38,7 @@ pull () {
 
 # use_leaf LEAF: LEAF and a new DKIM key become the sources.
 use_leaf () {
-	cp "ca/$1.crt" src/cert.pem && cp "ca/$1.chain" src/chain.pem &&
-	install -m 0600 "ca/$1.key" src/key.pem &&
+	source_leaf ca "$1" &&
 	install -m 0600 "dkim-$1.key" src/dkim.key
 }
 

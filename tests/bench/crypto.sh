@@ -44,8 +44,7 @@ bytes=$(sed -n 's/^# bundle of \([0-9]*\) bytes/\1/p' tool.out)
 
 # Whole commands: certpush bundle (config, key, sources, sign, write) and
 # certpull verify (config, read, every check), LOOPS times each.
-cp ca/leaf.crt src/cert.pem && cp ca/leaf.chain src/chain.pem &&
-install -m 0600 ca/leaf.key src/key.pem &&
+source_leaf ca leaf &&
 "$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
 pub=$(sed -n 's/^- //p' keygen.out) &&
 cat >push.yaml <<-EOF &&

@@ -179,9 +179,7 @@ bench_keys () {
 # fullchain.pem, key.pem.  Prints nothing; sets bench_fpr.
 bench_new_leaf () {
 	make_cert ca "$1" "DNS:www.bench.test" ec >/dev/null &&
-	cp "ca/$1.crt" src/cert.pem && cp "ca/$1.chain" src/chain.pem &&
-	cp "ca/$1.fullchain" src/fullchain.pem &&
-	install -m 0600 "ca/$1.key" src/key.pem &&
+	source_leaf ca "$1" && cp "ca/$1.fullchain" src/fullchain.pem &&
 	bench_fpr=$(cert_fingerprint src/cert.pem)
 }
 
