@@ -528,6 +528,13 @@ result_name(enum install_result r)
 	    "failed";
 }
 
+const char *
+files_left_name(enum files_left f)
+{
+	return f == FILES_RESTORED ? "restored" : f == FILES_RESTORE_PENDING ?
+	    "restore-pending" : "untouched";
+}
+
 int
 outcome_json(const struct outcome *o, struct buf *b)
 {
@@ -564,6 +571,9 @@ outcome_json(const struct outcome *o, struct buf *b)
 	rc |= json_kv_str(b, "step", o->result == INSTALL_FAILED ? o->step : NULL);
 	rc |= buf_add_u8(b, ',');
 	rc |= json_kv_str(b, "error", o->result == INSTALL_FAILED ? o->error : NULL);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_str(b, "files", o->result == INSTALL_FAILED ?
+	    files_left_name(o->files) : NULL);
 	rc |= buf_add_str(b, o->recovered ? ",\"recovered\":true}" : ",\"recovered\":false}");
 	return rc ? -1 : 0;
 }

@@ -61,6 +61,8 @@ enum install_result install_bundle(const struct pullconf *c, const uint8_t *data
 int	install_recover(const struct pullconf *c, struct outcome *out, struct err *e);
 /* Takes the lock, then install_recover.  0, or -1 with e set. */
 int	install_recover_locked(const struct pullconf *c, struct err *e);
+/* "untouched", "restored" or "restore-pending": the "files" of a failed outcome. */
+const char *files_left_name(enum files_left f);
 /* Appends the outcome as one JSON object (no newline). */
 int	outcome_json(const struct outcome *o, struct buf *b);
 

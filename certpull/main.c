@@ -17,6 +17,7 @@
 #include "bundle.h"
 #include "fsutil.h"
 #include "install.h"
+#include "json.h"
 #include "log.h"
 #include "pullconf.h"
 #include "ssh.h"
@@ -63,16 +64,60 @@ usage(int status)
 	return status;
 }
 
-static int
-load_config(const char *path, struct pullconf *c)
+/*
+ * One JSON line for certpush when the command cannot run at all (the
+ * configuration does not load): result "failed", the step and the
+ * error, in the shape of an install outcome, so that the front shows
+ * the node's own words instead of "no valid outcome line".
+ */
+static void
+answer_failure(const char *step, const char *msg)
 {
+	struct outcome *o = calloc(1, sizeof(*o));
+	struct buf json = { 0 };
+
+	if (o == NULL)
+		return;
+	o->result = INSTALL_FAILED;
+	o->files = FILES_UNTOUCHED;
+	snprintf(o->step, sizeof(o->step), "%s", step);
+	snprintf(o->error, sizeof(o->error), "%s", msg);
+	if (outcome_json(o, &json) == 0 && buf_add_u8(&json, '\n') == 0)
+		fwrite(json.data, 1, json.len, stdout);
+	buf_free(&json);
+	free(o);
+}
+
+enum answer { ANSWER_NONE, ANSWER_OUTCOME, ANSWER_STATUS };
+
+/*
+ * Loads the configuration; a failure is logged and, when certpush reads
+ * our standard output (how), also answered there as one JSON line.
+ */
+static int
+load_config(const char *path, struct pullconf *c, enum answer how)
+{
+	struct buf json = { 0 };
 	struct err e;
 
-	if (pullconf_load(path, c, &e) == -1) {
-		log_warnx("%s", e.msg);
-		return -1;
+	if (pullconf_load(path, c, &e) == 0)
+		return 0;
+	log_warnx("%s", e.msg);
+	if (how == ANSWER_OUTCOME)
+		answer_failure("config", e.msg);
+	else if (how == ANSWER_STATUS) {
+		/* No serial: nobody may take this for an installed state. */
+		buf_add_u8(&json, '{');
+		json_kv_str(&json, "node", NULL);
+		buf_add_u8(&json, ',');
+		json_kv_str(&json, "step", "config");
+		buf_add_u8(&json, ',');
+		json_kv_str(&json, "error", e.msg);
+		buf_add_str(&json, "}\n");
+		fwrite(json.data, 1, json.len, stdout);
+		buf_free(&json);
 	}
-	return 0;
+	return -1;
 }
 
 static int
@@ -80,7 +125,7 @@ cmd_check_config(const char *config)
 {
 	struct pullconf c;
 
-	if (load_config(config, &c) == -1)
+	if (load_config(config, &c, ANSWER_NONE) == -1)
 		return 1;
 	printf("%s: OK (node %s, %zu trusted keys, %zu services)\n", config, c.node,
 	    c.ntrusted, c.nservices);
@@ -117,7 +162,7 @@ cmd_verify(const char *config, const char *file)
 	struct err e;
 	int unchanged, rc = 1;
 
-	if (load_config(config, &c) == -1)
+	if (load_config(config, &c, ANSWER_NONE) == -1)
 		return 1;
 	if (pullstate_load(c.state_dir, &st, &e) == -1 ||
 	    file_read(file, BUNDLE_MAX_SIZE, &data, &e) == -1) {
@@ -184,7 +229,8 @@ cmd_install(const char *config, const char *file)
 	struct err e;
 	int rc;
 
-	if (o == NULL || load_config(config, &c) == -1) {
+	if (o == NULL || load_config(config, &c, file ? ANSWER_NONE :
+	    ANSWER_OUTCOME) == -1) {
 		free(o);
 		return 1;
 	}
@@ -238,7 +284,7 @@ cmd_fetch(const char *config)
 	struct err e;
 	int rc = 1;
 
-	if (o == NULL || load_config(config, &c) == -1) {
+	if (o == NULL || load_config(config, &c, ANSWER_NONE) == -1) {
 		free(o);
 		return 1;
 	}
@@ -264,7 +310,7 @@ cmd_status(const char *config, int json)
 
 	struct err e;
 
-	if (load_config(config, &c) == -1)
+	if (load_config(config, &c, json ? ANSWER_STATUS : ANSWER_NONE) == -1)
 		return 1;
 	/* An interrupted install is rolled back before anything is reported. */
 	if (install_recover_locked(&c, &e) == -1)

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "audit_push.h"
+#include "deliver.h"
 #include "fsutil.h"
 #include "jsonscan.h"
 #include "log.h"
@@ -73,6 +74,8 @@ static const struct {
 struct status_answer {
 	char		 node[64];
 	char		 serial[32];
+	char		 step[32];	/* a node that could not answer: where, */
+	char		 error[400];	/* and its own words */
 	struct inst_file *files;
 	size_t		 n;
 	int		 overflow;	/* more files than STATUS_FILES, or no memory */
@@ -218,6 +221,10 @@ on_status(void *arg, const char *path, const char *value, int is_string)
 		snprintf(s->node, sizeof(s->node), "%s", value);
 	else if (strcmp(path, "serial") == 0 && !is_string)
 		snprintf(s->serial, sizeof(s->serial), "%s", value);
+	else if (strcmp(path, "step") == 0 && is_string)
+		node_text(s->step, sizeof(s->step), value, strlen(value));
+	else if (strcmp(path, "error") == 0 && is_string)
+		node_text(s->error, sizeof(s->error), value, strlen(value));
 	if (strncmp(path, "files.", 6) != 0 || s->overflow)
 		return;
 	for (i = 0; i < NFIELDS; i++)
@@ -385,6 +392,10 @@ audit_target(const struct push_audit *pa, struct job *j)
 	if (!fetched) {
 		line->reachable = 0;
 		audit_problem(line, VERDICT_CRITICAL, "unreachable: %s", e.msg);
+	} else if (!parsed && s.error[0] != '\0') {
+		line->reachable = 1;
+		audit_problem(line, VERDICT_UNKNOWN, "certpull status failed at %s: %s",
+		    s.step[0] ? s.step : "?", s.error);
 	} else if (!parsed) {
 		line->reachable = 1;
 		audit_problem(line, VERDICT_UNKNOWN, "certpull status answered with exit "

@@ -25,10 +25,54 @@ delivery_result_name(enum delivery_result r)
 	return "failed";
 }
 
+/*
+ * Copies a node's text into dst (size > 0) for a terminal or a log line:
+ * control characters and backslashes become \xNN, the rest is cut at
+ * size - 1 bytes, never inside an escape.
+ */
+void
+node_text(char *dst, size_t size, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		if (ch >= 0x20 && ch != 0x7f && ch != '\\') {
+			if (n + 1 >= size)
+				break;
+			dst[n++] = (char)ch;
+			continue;
+		}
+		if (n + 4 >= size)
+			break;
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[ch >> 4];
+		dst[n++] = hex[ch & 15];
+	}
+	dst[n] = '\0';
+}
+
+/* What certpull says a failed install left on disk, as its own text says it. */
+static const char *
+files_phrase(const char *files)
+{
+	if (strcmp(files, "untouched") == 0)
+		return " (nothing changed)";
+	if (strcmp(files, "restored") == 0)
+		return " (previous files restored)";
+	if (strcmp(files, "restore-pending") == 0)
+		return " (the next run restores the previous files)";
+	return "";
+}
+
 struct answer {
 	char	result[32];
 	char	error[512];
 	char	step[64];
+	char	files[32];
 	char	fpr[CERT_FPR_LEN];
 	char	serial[32];
 };
@@ -44,6 +88,8 @@ on_value(void *arg, const char *path, const char *value, int is_string)
 		snprintf(a->error, sizeof(a->error), "%s", value);
 	else if (strcmp(path, "step") == 0 && is_string)
 		snprintf(a->step, sizeof(a->step), "%s", value);
+	else if (strcmp(path, "files") == 0 && is_string)
+		snprintf(a->files, sizeof(a->files), "%s", value);
 	else if (strcmp(path, "serial") == 0 && !is_string)
 		snprintf(a->serial, sizeof(a->serial), "%s", value);
 	else if (strcmp(path, "served.fingerprint") == 0 && is_string && a->fpr[0] == '\0')
@@ -61,21 +107,33 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 		len--;
 	if (len == 0 || memchr(text, '\n', len) != NULL ||
 	    json_scan(text, len, on_value, &a) == -1) {
+		char said[160];
+
+		/* Whatever it said, escaped and cut: it may be a clue. */
+		node_text(said, sizeof(said), text, len);
 		snprintf(d->error, sizeof(d->error), "certpull answered with exit status "
-		    "%d and no valid outcome line", status);
+		    "%d and no valid outcome line%s%s%s", status, len ? ": \"" : "", said,
+		    len ? "\"" : "");
 		return -1;
 	}
 	d->serial = strtoull(a.serial, NULL, 10);
-	snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", a.fpr);
 	if (strcmp(a.result, "installed") == 0 && status == 0)
 		d->result = DELIVERY_INSTALLED;
 	else if (strcmp(a.result, "unchanged") == 0 && status == 2)
 		d->result = DELIVERY_UNCHANGED;
-	else if (strcmp(a.result, "failed") == 0 && status == 1)
-		snprintf(d->error, sizeof(d->error), "%s: %s", a.step, a.error);
-	else
-		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%s\" "
+	else if (strcmp(a.result, "failed") == 0 && status == 1) {
+		char step[64], error[400];
+
+		node_text(step, sizeof(step), a.step, strlen(a.step));
+		node_text(error, sizeof(error), a.error, strlen(a.error));
+		snprintf(d->error, sizeof(d->error), "%s: %s%s", step, error,
+		    files_phrase(a.files));
+	} else
+		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%.32s\" "
 		    "with exit status %d", a.result, status);
+	/* A failed node serves the old certificate: it is not news. */
+	if (d->result != DELIVERY_FAILED)
+		node_text(d->fingerprint, sizeof(d->fingerprint), a.fpr, strlen(a.fpr));
 	return d->result == DELIVERY_FAILED ? -1 : 0;
 }
 

@@ -30,6 +30,11 @@ struct delivery {
 };
 
 void	deliver(struct delivery *d);
+/*
+ * Copies len bytes of a node's text into dst (size > 0), control
+ * characters and backslashes escaped as \xNN, cut to fit.
+ */
+void	node_text(char *dst, size_t size, const char *src, size_t len);
 const char *delivery_result_name(enum delivery_result r);
 /*
  * Reads certpull's outcome line and exit status into d.  0 if they are
