@@ -34,6 +34,104 @@ yconf_error(struct yconf *y, yaml_node_t *node, const char *where,
 	    node->start_mark.line + 1, node->start_mark.column + 1, where, msg);
 }
 
+/*
+ * The 1-based line and column of byte offset off in text, counting
+ * columns in characters as libyaml does (UTF-8 continuation bytes do not
+ * start one).  libyaml gives reader errors (bad UTF-8, control
+ * characters) only as a byte offset, with an empty mark.
+ */
+static void
+offset_mark(const char *text, size_t len, size_t off, size_t *line, size_t *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			(*col)++;
+	}
+}
+
+/* Reports the parser's error at its real position.  Returns -1. */
+static int
+parser_error(yaml_parser_t *p, const char *name, const char *text, size_t len,
+    struct err *e)
+{
+	size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return err_set(e, "%s: out of memory", name);
+	if (p->error == YAML_READER_ERROR)
+		offset_mark(text, len, p->problem_offset, &line, &col);
+	return err_set(e, "%s:%zu:%zu: YAML syntax error: %s%s%s", name, line, col,
+	    p->problem ? p->problem : "invalid document",
+	    p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* Reports event's position in name.  Returns -1. */
+static int
+event_error(const yaml_event_t *ev, const char *name, const char *msg,
+    struct err *e)
+{
+	return err_set(e, "%s:%zu:%zu: %s", name, ev->start_mark.line + 1,
+	    ev->start_mark.column + 1, msg);
+}
+
+/*
+ * Reads text's events once before the document is built, and refuses what
+ * yaml_parser_load would silently accept or take long over: a second
+ * document (yaml_parser_load reads the first and ignores the rest), and
+ * nesting deeper than YCONF_MAX_DEPTH (libyaml's scanner is quadratic in
+ * the depth: 100,000 levels took 20 s).  The scanner runs only as far as
+ * the events read, so a refusal comes at once.  0, or -1 with e set.
+ */
+static int
+prescan(const char *name, const char *text, size_t len, struct err *e)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, docs = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return err_set(e, "%s: out of memory", name);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = parser_error(&parser, name, text, len, e);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				rc = event_error(&ev, name, "a second YAML document "
+				    "(\"---\"): a configuration is one document", e);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > YCONF_MAX_DEPTH)
+				rc = event_error(&ev, name, "nested deeper than "
+				    YCONF_MAX_DEPTH_TEXT " levels", e);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 int
 yconf_load_string(struct yconf *y, const char *name, const char *text,
     size_t len, struct err *e)
@@ -45,15 +143,14 @@ yconf_load_string(struct yconf *y, const char *name, const char *text,
 	memset(y, 0, sizeof(*y));
 	y->file = name;
 	y->e = e;
+	if (prescan(name, text, len, e) == -1)
+		return -1;
 	if (!yaml_parser_initialize(&parser))
 		return err_set(e, "%s: out of memory", name);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	ok = yaml_parser_load(&parser, &y->doc);
 	if (!ok) {
-		err_set(e, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
-		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-		    parser.problem ? parser.problem : "invalid document",
-		    parser.context ? " " : "", parser.context ? parser.context : "");
+		parser_error(&parser, name, text, len, e);
 		yaml_parser_delete(&parser);
 		return -1;
 	}

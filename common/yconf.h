@@ -5,6 +5,7 @@
  * Unknown keys, duplicate keys, missing required keys and wrong types are
  * all errors.  Accessors return 0 on success (or when an optional key is
  * absent, leaving *out untouched) and -1 after filling the error.
+ * A file is one YAML document, nested at most YCONF_MAX_DEPTH levels.
  */
 #ifndef CP_YCONF_H
 #define CP_YCONF_H
@@ -14,6 +15,10 @@
 #include <yaml.h>
 
 #include "err.h"
+
+/* Our schemas nest 4 levels; 64 leaves room and bounds the parse. */
+#define YCONF_MAX_DEPTH		64
+#define YCONF_MAX_DEPTH_TEXT	"64"
 
 struct yconf {
 	const char	*file;
