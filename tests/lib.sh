@@ -740,6 +740,16 @@ netns_addr () {
 	echo "${netns_addr_[$1]}"
 }
 
+# netns_runs NAME COMM: some process in node NAME has command name COMM
+# (as in /proc/PID/comm): to wait for a step of a run instead of sleeping.
+netns_runs () {
+	local pid
+	for pid in $(ip netns pids "$(netns_name "$1")" 2>/dev/null); do
+		test "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" && return 0
+	done
+	return 1
+}
+
 # netns_link_down NAME / netns_link_up NAME: cut or restore the node's link
 # at the bridge side, so the node sees carrier loss mid-transfer.  NAME may be
 # "host" for the host's link.

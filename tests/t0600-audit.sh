@@ -409,7 +409,9 @@ test_expect_success 'Prometheus textfile written atomically, mode 0644; exit cod
 	grep "^certpush_audit_status 3$" prom/broken.prom
 '
 
-test_expect_success '1000 files audited in well under a second' '
+# How long this takes is a figure of make bench (tests/bench/audit.sh), not
+# an assertion: a loaded machine would fail it.
+test_expect_success '1000 files audited: every one read and counted' '
 	mkdir many &&
 	for i in $(seq 0 9); do
 		make_cert ca "m$i" "DNS:m$i.test" ec "$((30 + i))d" >/dev/null || return 1
@@ -417,16 +419,8 @@ test_expect_success '1000 files audited in well under a second' '
 	for i in $(seq 0 999); do
 		cp "ca/m$((i % 10)).crt" "many/c$i.pem" || return 1
 	done &&
-	start=$(date +%s%N) &&
 	test_expect_code 0 "$CERTPUSH" audit many >many.out &&
-	end=$(date +%s%N) &&
-	ms=$(((end - start) / 1000000)) &&
-	tail -n 1 many.out | grep "^OK: 0 critical, 0 warning, 0 unknown, 1000 ok$" &&
-	start=$(date +%s%N) &&
-	cat many/*.pem | openssl storeutl -noout -text /dev/stdin >/dev/null &&
-	end=$(date +%s%N) &&
-	echo "certpush audit of 1000 files: $ms ms; one openssl storeutl over them: $(((end - start) / 1000000)) ms" &&
-	test "$ms" -lt 1000
+	tail -n 1 many.out | grep "^OK: 0 critical, 0 warning, 0 unknown, 1000 ok$"
 '
 
 test_done
