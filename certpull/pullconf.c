@@ -32,12 +32,6 @@ static const char *const format_names[] = {
 	[FMT_KEY] = "key",
 	[FMT_DKIM] = "dkim",
 };
-static const char *const starttls_names[] = {
-	[TLS_NONE] = "none",
-	[TLS_SMTP] = "smtp",
-	[TLS_IMAP] = "imap",
-	[TLS_POP3] = "pop3",
-};
 
 const char *
 format_name(enum file_format f)
@@ -124,19 +118,36 @@ load_file(struct yconf *y, yaml_node_t *n, const char *where, struct svc_file *f
 	return 0;
 }
 
+/* starttls: none (default) or one of the protocols of starttls.h. */
+static int
+load_starttls(struct yconf *y, yaml_node_t *n, const char *where, enum starttls *out)
+{
+	char *s = NULL, path[128], list[256];
+	int rc = 0;
+
+	*out = TLS_NONE;
+	if (yconf_str(y, n, where, "starttls", &s) == -1)
+		return -1;
+	if (s != NULL && starttls_parse(s, out) == -1) {
+		starttls_names(list, sizeof(list));
+		snprintf(path, sizeof(path), "%s.starttls", where);
+		rc = yconf_error(y, yconf_get(y, n, "starttls"), path,
+		    "\"%s\" is not one of: %s", s, list);
+	}
+	free(s);
+	return rc;
+}
+
 static int
 load_endpoint(struct yconf *y, yaml_node_t *n, const char *where, struct endpoint *ep)
 {
-	int tls = TLS_NONE;
-
 	if (yconf_map(y, n, where, ep_keys, ep_required) == -1 ||
 	    yconf_str(y, n, where, "address", &ep->address) == -1 ||
 	    yconf_uint(y, n, where, "port", 1, 65535, &ep->port) == -1 ||
 	    yconf_str(y, n, where, "sni", &ep->sni) == -1 ||
 	    yconf_str(y, n, where, "item", &ep->item) == -1 ||
-	    load_enum(y, n, where, "starttls", starttls_names, 4, &tls) == -1)
+	    load_starttls(y, n, where, &ep->starttls) == -1)
 		return -1;
-	ep->starttls = (enum starttls)tls;
 	return 0;
 }
 

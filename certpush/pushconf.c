@@ -87,24 +87,21 @@ load_target_type(struct yconf *y, yaml_node_t *n, const char *where,
 	return rc;
 }
 
-/* starttls: none (default), smtp, imap or pop3, as in certpull.yaml. */
+/* starttls: none (default) or one of the protocols of starttls.h, as in certpull.yaml. */
 static int
 load_starttls(struct yconf *y, yaml_node_t *n, const char *where, enum starttls *out)
 {
-	char *s = NULL;
-	int i, rc = 0;
+	char *s = NULL, list[256];
+	int rc = 0;
 
+	*out = TLS_NONE;
 	if (yconf_str(y, n, where, "starttls", &s) == -1)
 		return -1;
-	*out = TLS_NONE;
-	for (i = 0; s != NULL && i <= TLS_POP3; i++)
-		if (strcmp(s, starttls_name((enum starttls)i)) == 0)
-			break;
-	if (s != NULL && i > TLS_POP3)
+	if (s != NULL && starttls_parse(s, out) == -1) {
+		starttls_names(list, sizeof(list));
 		rc = yconf_error(y, yconf_get(y, n, "starttls"), where,
-		    "starttls \"%s\" is not one of: none, smtp, imap, pop3", s);
-	else if (s != NULL)
-		*out = (enum starttls)i;
+		    "starttls \"%s\" is not one of: %s", s, list);
+	}
 	free(s);
 	return rc;
 }

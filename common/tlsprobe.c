@@ -1,13 +1,10 @@
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -16,18 +13,10 @@
 #include "clock.h"
 #include "tlsprobe.h"
 
-#define LINE_MAX_LEN	1024
-#define DIALOG_LINES	64
-
-const char *
-starttls_name(enum starttls st)
-{
-	static const char *const names[] = { "none", "smtp", "imap", "pop3" };
-
-	return (unsigned)st < 4 ? names[st] : "?";
-}
-
-/* Connects with a deadline; leaves the socket blocking with I/O timeouts. */
+/*
+ * Connects with a deadline; the socket stays non-blocking: every later
+ * wait is a poll() against the same deadline.
+ */
 static int
 connect_to(const char *address, unsigned port, long long deadline, struct err *e)
 {
@@ -60,128 +49,53 @@ connect_to(const char *address, unsigned port, long long deadline, struct err *e
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd == -1)
-		return -1;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 
-static void
-set_io_timeout(int fd, long long deadline)
-{
-	long long left = deadline - clock_ms();
-	struct timeval tv;
-
-	if (left < 1)
-		left = 1;
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 /*
- * Reads one CRLF-terminated line (bounded in length and by the deadline,
- * so that a peer trickling bytes cannot hold us).  0, or -1 on EOF,
- * timeout or an overlong line.
+ * Runs SSL_connect on the non-blocking socket, waiting for what OpenSSL
+ * wants against the deadline: a peer trickling its handshake is cut
+ * when the deadline passes, however often it sends a byte.  0 or -1.
  */
 static int
-read_line(int fd, char *line, size_t cap, long long deadline)
+connect_by(SSL *ssl, struct pio *p)
 {
-	size_t n = 0;
-	char c;
+	int rc, why;
 
-	while (n + 1 < cap && clock_ms() < deadline) {
-		ssize_t r = recv(fd, &c, 1, 0);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r != 1)
-			return -1;
-		if (c == '\n') {
-			if (n > 0 && line[n - 1] == '\r')
-				n--;
-			line[n] = '\0';
+	for (;;) {
+		if (clock_ms() >= p->deadline)
+			return err_set(p->e, "TLS handshake: timed out");
+		if ((rc = SSL_connect(ssl)) == 1)
 			return 0;
+		why = SSL_get_error(ssl, rc);
+		if (why != SSL_ERROR_WANT_READ && why != SSL_ERROR_WANT_WRITE)
+			return err_ssl(p->e, "TLS handshake failed");
+		if (pio_wait(p, why == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) == -1) {
+			char reason[sizeof(p->e->msg)];
+
+			memcpy(reason, p->e->msg, sizeof(reason));
+			return err_set(p->e, "TLS handshake: %.300s", reason);
 		}
-		line[n++] = c;
 	}
-	return -1;
-}
-
-/* Reads lines until one starts with ok (the final reply).  0 or -1. */
-static int
-expect(int fd, const char *ok, const char *more, long long deadline, struct err *e,
-    const char *step)
-{
-	char line[LINE_MAX_LEN];
-	int i;
-
-	for (i = 0; i < DIALOG_LINES; i++) {
-		if (read_line(fd, line, sizeof(line), deadline) == -1)
-			return err_set(e, "STARTTLS %s: no answer", step);
-		if (more != NULL && strncmp(line, more, strlen(more)) == 0)
-			continue;
-		if (strncmp(line, ok, strlen(ok)) == 0)
-			return 0;
-		return err_set(e, "STARTTLS %s: unexpected reply \"%.80s\"", step, line);
-	}
-	return err_set(e, "STARTTLS %s: too many lines", step);
 }
 
 static int
-say(int fd, const char *s, struct err *e)
+handshake(struct pio *p, const char *sni, struct probe *out)
 {
-	if (send(fd, s, strlen(s), MSG_NOSIGNAL) != (ssize_t)strlen(s))
-		return err_set(e, "STARTTLS: send failed: %s", strerror(errno));
-	return 0;
-}
-
-static int
-starttls_dialog(int fd, enum starttls st, long long dl, struct err *e)
-{
-	switch (st) {
-	case TLS_NONE:
-		return 0;
-	case TLS_SMTP:
-		if (expect(fd, "220 ", "220-", dl, e, "greeting") == -1 ||
-		    say(fd, "EHLO certpull.invalid\r\n", e) == -1 ||
-		    expect(fd, "250 ", "250-", dl, e, "EHLO") == -1 ||
-		    say(fd, "STARTTLS\r\n", e) == -1)
-			return -1;
-		return expect(fd, "220", NULL, dl, e, "STARTTLS");
-	case TLS_IMAP:
-		if (expect(fd, "* OK", NULL, dl, e, "greeting") == -1 ||
-		    say(fd, "a1 STARTTLS\r\n", e) == -1)
-			return -1;
-		return expect(fd, "a1 OK", "* ", dl, e, "STARTTLS");
-	case TLS_POP3:
-		if (expect(fd, "+OK", NULL, dl, e, "greeting") == -1 ||
-		    say(fd, "STLS\r\n", e) == -1)
-			return -1;
-		return expect(fd, "+OK", NULL, dl, e, "STLS");
-	}
-	return err_set(e, "unknown STARTTLS protocol");
-}
-
-static int
-handshake(int fd, const char *sni, struct probe *out, struct err *e)
-{
+	struct err *e = p->e;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	SSL *ssl = NULL;
 	STACK_OF(X509) *peer;
 	int rc = -1, i;
 
-	if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
+	if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, p->fd) != 1) {
 		err_ssl(e, "TLS setup failed");
 		goto out;
 	}
 	if (sni != NULL)
 		SSL_set_tlsext_host_name(ssl, sni);
-	if (SSL_connect(ssl) != 1) {
-		err_ssl(e, "TLS handshake failed");
+	if (connect_by(ssl, p) == -1)
 		goto out;
-	}
 	if ((out->leaf = SSL_get1_peer_certificate(ssl)) == NULL) {
 		err_set(e, "the server sent no certificate");
 		goto out;
@@ -191,6 +105,7 @@ handshake(int fd, const char *sni, struct probe *out, struct err *e)
 	for (i = 0; peer != NULL && out->chain != NULL && i < sk_X509_num(peer); i++)
 		if (X509_up_ref(sk_X509_value(peer, i)) == 1)
 			sk_X509_push(out->chain, sk_X509_value(peer, i));
+	/* A best-effort close_notify: non-blocking, it never waits. */
 	SSL_shutdown(ssl);
 	rc = 0;
 out:
@@ -203,17 +118,17 @@ int
 tls_probe(const char *address, unsigned port, const char *sni, enum starttls st,
     unsigned timeout_ms, struct probe *out, struct err *e)
 {
-	long long deadline = clock_ms() + timeout_ms;
-	int fd, rc;
+	struct pio p = { .deadline = clock_ms() + timeout_ms, .budget = PIO_BUDGET,
+	    .e = e };
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((fd = connect_to(address, port, deadline, e)) == -1)
+	if ((p.fd = connect_to(address, port, p.deadline, e)) == -1)
 		return -1;
-	set_io_timeout(fd, deadline);
-	rc = starttls_dialog(fd, st, deadline, e);
+	rc = starttls_dialogue(st, &p);
 	if (rc == 0)
-		rc = handshake(fd, sni, out, e);
-	close(fd);
+		rc = handshake(&p, sni, out);
+	close(p.fd);
 	if (rc == -1)
 		probe_free(out);
 	return rc;

@@ -1,6 +1,6 @@
 /*
  * A TLS client that asks a live endpoint which certificate it serves:
- * plain TLS or STARTTLS (SMTP, IMAP, POP3), with SNI, bounded in time.
+ * plain TLS or STARTTLS (see starttls.h), with SNI, bounded in time.
  * Used by certpull's live check and by the audit.
  */
 #ifndef CP_TLSPROBE_H
@@ -9,8 +9,7 @@
 #include <openssl/x509.h>
 
 #include "err.h"
-
-enum starttls { TLS_NONE, TLS_SMTP, TLS_IMAP, TLS_POP3 };
+#include "starttls.h"
 
 struct probe {
 	X509		*leaf;		/* owned; free with probe_free */
@@ -20,12 +19,14 @@ struct probe {
 /*
  * Connects to address:port (numeric or a name), runs the STARTTLS dialog
  * if asked, and completes a TLS handshake with SNI (if sni is not NULL)
- * without verifying the peer: the caller compares what it got.  Every
- * step is bounded by timeout_ms in total.  Returns 0, or -1 with e set.
+ * without verifying the peer: the caller compares what it got.  The
+ * connect, the dialogue and the handshake share one deadline, timeout_ms
+ * from the call (a peer sending a byte now and then does not extend it;
+ * only the name lookup is not bounded by it).  Returns 0, or -1 with e set
+ * (a reason ending in "timed out" when the deadline passed).
  */
 int	tls_probe(const char *address, unsigned port, const char *sni,
 	    enum starttls st, unsigned timeout_ms, struct probe *out, struct err *e);
 void	probe_free(struct probe *p);
-const char *starttls_name(enum starttls st);
 
 #endif
