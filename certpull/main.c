@@ -19,6 +19,7 @@
 #include "install.h"
 #include "json.h"
 #include "log.h"
+#include "precheck.h"
 #include "pullconf.h"
 #include "ssh.h"
 #include "state.h"
@@ -36,8 +37,13 @@ static const char usage_text[] =
 "                 roll everything back on failure\n"
 "  receive        the same, reading the bundle from standard input (at most\n"
 "                 1 MiB) and printing one JSON line with the outcome\n"
-"  serve          the forced command for certpush's SSH key: runs receive or\n"
-"                 status --json as SSH_ORIGINAL_COMMAND asks, refuses anything else\n"
+"  receive --verify-only\n"
+"                 every check of receive that changes nothing (signature, signer,\n"
+"                 node, serial, content, files rendered, directories writable);\n"
+"                 one JSON line with the verdict; exit 0 would install, 1 not\n"
+"  serve          the forced command for certpush's SSH key: runs receive,\n"
+"                 receive --verify-only (\"verify\") or status --json as\n"
+"                 SSH_ORIGINAL_COMMAND asks, refuses anything else\n"
 "  fetch          download this node's latest bundle from the front over SFTP\n"
 "                 (the fetch: section) and install it if it is newer\n"
 "  status [--json]  installed serial and signer, each installed file's\n"
@@ -257,6 +263,36 @@ cmd_install(const char *config, const char *file)
 	return rc;
 }
 
+/*
+ * receive --verify-only (serve: "verify"): the bundle from standard
+ * input through every check an install makes before it changes
+ * anything; one JSON line with the verdict.  certpush --dry-run asks.
+ */
+static int
+cmd_precheck(const char *config)
+{
+	struct pullconf c;
+	struct precheck p = { 0 };
+	struct buf data = { 0 }, json = { 0 };
+	struct err e;
+
+	if (load_config(config, &c, ANSWER_OUTCOME) == -1)
+		return 1;
+	if (fd_read_capped(0, BUNDLE_MAX_SIZE, &data, &e) == -1) {
+		p.node = c.node;
+		precheck_fail(&p, errno == EFBIG ? "verify:size" : "input", e.msg);
+	} else
+		precheck_bundle(&c, data.data, data.len, &p);
+	if (!p.ok)
+		log_warnx("verify-only: would fail at %s: %s", p.step, p.error);
+	if (precheck_json(&p, &json) == 0 && buf_add_u8(&json, '\n') == 0)
+		fwrite(json.data, 1, json.len, stdout);
+	buf_free(&json);
+	buf_free(&data);
+	pullconf_free(&c);
+	return p.ok ? 0 : 1;
+}
+
 /* Reads this node's bundle from the front over SFTP into data. */
 static int
 fetch_bundle(const struct fetch *f, struct buf *data, struct err *e)
@@ -335,10 +371,13 @@ cmd_serve(const char *config)
 		return cmd_install(config, NULL);
 	if (req != NULL && strcmp(req, "status") == 0)
 		return cmd_status(config, 1);
+	if (req != NULL && strcmp(req, "verify") == 0)
+		return cmd_precheck(config);
 	log_to_syslog();
 	log_warnx("serve: refused command \"%.100s\" from %s", req ? req : "(none)",
 	    from ? from : "unknown");
-	fprintf(stderr, "certpull serve: only \"receive\" and \"status\" are allowed\n");
+	fprintf(stderr, "certpull serve: only \"receive\", \"verify\" and \"status\" "
+	    "are allowed\n");
 	return 1;
 }
 
@@ -378,6 +417,9 @@ main(int argc, char **argv)
 		return cmd_install(config, argv[optind + 1]);
 	if (strcmp(cmd, "receive") == 0 && argc - optind == 1)
 		return cmd_install(config, NULL);
+	if (strcmp(cmd, "receive") == 0 && argc - optind == 2 &&
+	    strcmp(argv[optind + 1], "--verify-only") == 0)
+		return cmd_precheck(config);
 	if (strcmp(cmd, "status") == 0 && argc - optind == 1)
 		return cmd_status(config, 0);
 	if (strcmp(cmd, "serve") == 0 && argc - optind == 1)

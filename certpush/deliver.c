@@ -17,8 +17,8 @@ delivery_result_name(enum delivery_result r)
 		return "installed";
 	case DELIVERY_UNCHANGED:
 		return "unchanged";
-	case DELIVERY_REACHABLE:
-		return "reachable";
+	case DELIVERY_VERIFIED:
+		return "verified";
 	case DELIVERY_FAILED:
 		break;
 	}
@@ -105,6 +105,13 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		len--;
+	/* serve refuses (1), receive's parser rejects (64) an unknown request. */
+	if (d->dry_run && len == 0 && (status == 1 || status == 64)) {
+		snprintf(d->error, sizeof(d->error), "the node's certpull refused the "
+		    "verify-only request (exit status %d, no answer): it is older than "
+		    "this certpush; nothing was checked there", status);
+		return -1;
+	}
 	if (len == 0 || memchr(text, '\n', len) != NULL ||
 	    json_scan(text, len, on_value, &a) == -1) {
 		char said[160];
@@ -117,7 +124,13 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 		return -1;
 	}
 	d->serial = strtoull(a.serial, NULL, 10);
-	if (strcmp(a.result, "installed") == 0 && status == 0)
+	if (d->dry_run && strcmp(a.result, "verified") == 0 && status == 0)
+		d->result = DELIVERY_VERIFIED;
+	else if (d->dry_run && (strcmp(a.result, "installed") == 0 ||
+	    strcmp(a.result, "unchanged") == 0))
+		snprintf(d->error, sizeof(d->error), "the node answered a verify-only "
+		    "request with \"%s\"", a.result);
+	else if (strcmp(a.result, "installed") == 0 && status == 0)
 		d->result = DELIVERY_INSTALLED;
 	else if (strcmp(a.result, "unchanged") == 0 && status == 2)
 		d->result = DELIVERY_UNCHANGED;
@@ -126,8 +139,9 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 
 		node_text(step, sizeof(step), a.step, strlen(a.step));
 		node_text(error, sizeof(error), a.error, strlen(a.error));
+		/* A dry run changes nothing anywhere: the summary says so once. */
 		snprintf(d->error, sizeof(d->error), "%s: %s%s", step, error,
-		    files_phrase(a.files));
+		    d->dry_run ? "" : files_phrase(a.files));
 	} else
 		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%.32s\" "
 		    "with exit status %d", a.result, status);
@@ -152,14 +166,10 @@ deliver_ssh(struct delivery *d)
 		snprintf(d->error, sizeof(d->error), "%s", e.msg);
 		goto out;
 	}
-	if (d->dry_run) {
-		d->result = DELIVERY_REACHABLE;
-		goto out;
-	}
-	if (ssh_exec(&c, "receive", d->bundle->data, d->bundle->len, &answer,
-	    ANSWER_CAP, &status, &e) == -1) {
-		snprintf(d->error, sizeof(d->error), "%s (not confirmed by the target: "
-		    "the retry will tell)", e.msg);
+	if (ssh_exec(&c, d->dry_run ? "verify" : "receive", d->bundle->data,
+	    d->bundle->len, &answer, ANSWER_CAP, &status, &e) == -1) {
+		snprintf(d->error, sizeof(d->error), "%s%s", e.msg, d->dry_run ? "" :
+		    " (not confirmed by the target: the retry will tell)");
 		goto out;
 	}
 	parse_answer(d, &answer, status);
@@ -172,15 +182,12 @@ static void
 deliver_local(struct delivery *d)
 {
 	const struct target *t = d->t;
-	char *argv[] = { t->certpull, "-c", t->certpull_config, "receive", NULL };
+	char *argv[] = { t->certpull, "-c", t->certpull_config, "receive",
+	    d->dry_run ? "--verify-only" : NULL, NULL };
 	struct buf answer = { 0 };
 	struct err e;
 	int status;
 
-	if (d->dry_run) {
-		d->result = DELIVERY_REACHABLE;
-		return;
-	}
 	if (run_argv_io(argv, (unsigned)t->timeout, d->bundle->data, d->bundle->len,
 	    &answer, ANSWER_CAP, &status, &e) == -1)
 		snprintf(d->error, sizeof(d->error), "%s", e.msg);

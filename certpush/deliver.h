@@ -2,6 +2,8 @@
  * Delivering one target's bundle: over SSH to "certpull serve" (which
  * runs receive), or to a local certpull for the front's own services,
  * and reading back certpull's one-line JSON outcome and exit status.
+ * A dry run sends the bundle to the same place for a verify-only pass
+ * ("verify", or receive --verify-only) and reads the node's verdict.
  * Safe to call from several threads at once, one target per call.
  */
 #ifndef CP_DELIVER_H
@@ -16,12 +18,12 @@
 #define ANSWER_CAP	(64 * 1024)	/* a hostile target cannot make us hold more */
 
 enum delivery_result { DELIVERY_INSTALLED, DELIVERY_UNCHANGED, DELIVERY_FAILED,
-	DELIVERY_REACHABLE };
+	DELIVERY_VERIFIED };
 
 struct delivery {
 	const struct target	*t;
 	const struct buf	*bundle;	/* NULL if it could not be built */
-	int			 dry_run;	/* connect and authenticate only */
+	int			 dry_run;	/* the node's verify-only pass, no install */
 	enum delivery_result	 result;
 	uint64_t		 serial;	/* as reported by the target */
 	char			 fingerprint[CERT_FPR_LEN];	/* first served */
@@ -37,8 +39,9 @@ void	deliver(struct delivery *d);
 void	node_text(char *dst, size_t size, const char *src, size_t len);
 const char *delivery_result_name(enum delivery_result r);
 /*
- * Reads certpull's outcome line and exit status into d.  0 if they are
- * well-formed and agree, -1 (d->error set) otherwise.
+ * Reads certpull's outcome line (with d->dry_run: its verdict) and exit
+ * status into d.  0 if they are well-formed, agree and say the bundle is
+ * (or would be) installed, -1 (d->error set) otherwise.
  */
 int	parse_answer(struct delivery *d, const struct buf *answer, int status);
 

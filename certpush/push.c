@@ -272,7 +272,11 @@ report_text(const struct job *j, size_t n, int to_log)
 	for (i = 0; i <= n; i++) {
 		const struct delivery *d = &j[i < n ? i : 0].d;
 
-		if (i == n)
+		if (i == n && d->dry_run)
+			snprintf(line, sizeof(line), "%zu of %zu targets would install the "
+			    "bundle, %zu would not (dry run: nothing installed)", ok, n,
+			    n - ok);
+		else if (i == n)
 			snprintf(line, sizeof(line), "%zu of %zu targets ok, %zu failed",
 			    ok, n, n - ok);
 		else

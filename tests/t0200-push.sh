@@ -141,12 +141,12 @@ test_expect_success 'push to four nodes: all installed, same serial and fingerpr
 	grep "4 of 4 targets ok" out
 '
 
-test_expect_success 'dry run: bundles built, every node reached, nothing installed' '
+test_expect_success 'dry run: bundles built, every node verifies its own, nothing installed' '
 	serial=$(installed_serial mail) &&
 	last=$(cat state/serial) &&
 	push --now --dry-run >out &&
 	cat out &&
-	test "$(grep -c " reachable " out)" = 4 &&
+	test "$(grep -c " verified " out)" = 4 &&
 	test "$(installed_serial mail)" = "$serial" &&
 	test "$(cat state/serial)" = "$last"
 '
@@ -161,7 +161,7 @@ test_expect_success 'status: every target current; --json' '
 test_expect_success 'the forced command refuses anything but receive and status' '
 	test_expect_code 1 ssh_run "$TRASH/mail/sshd" keys/id_ed25519 "$(netns_addr mail)" \
 		"cat /etc/shadow" >out 2>err &&
-	grep "only \"receive\" and \"status\" are allowed" err &&
+	grep "only \"receive\", \"verify\" and \"status\" are allowed" err &&
 	! test -s out &&
 	ssh_run "$TRASH/mail/sshd" keys/id_ed25519 "$(netns_addr mail)" status >out &&
 	grep "\"node\":\"mail\"" out

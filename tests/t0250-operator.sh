@@ -104,4 +104,58 @@ test_expect_success 'a failed reload: the push line says the previous files are 
 	grep -E "^mail +failed +serial [0-9]+ +- +[0-9.]+s  error: reload: .* \(previous files restored\)$" reload.out
 '
 
+test_expect_success 'dry run: every node verifies the bundle, nothing is installed' '
+	before=$(cat mail/state/installed | od -An -tx1) &&
+	push --now --dry-run >dry.out &&
+	cat dry.out &&
+	grep -E "^front +verified +serial [0-9]+ +- +[0-9.]+s$" dry.out &&
+	grep -E "^mail +verified +serial [0-9]+ +- +[0-9.]+s$" dry.out &&
+	grep -Fx "2 of 2 targets would install the bundle, 0 would not (dry run: nothing installed)" dry.out &&
+	test "$(cat mail/state/installed | od -An -tx1)" = "$before"
+'
+
+# dry_error NAME: the error column of target mail in a dry run, which must fail.
+dry_error () {
+	test_must_fail push --now --dry-run >"$1.out" &&
+	cat "$1.out" &&
+	grep -E "^front +verified " "$1.out" &&
+	sed -n "s/^mail  *failed  *serial [0-9]*  *-  *[0-9.]*s  error: //p" "$1.out" >"$1.err"
+}
+
+test_expect_success 'dry run: a node with another name refuses the bundle' '
+	sed -i "s/^node: mail/node: mx/" mail/certpull.yaml &&
+	test_when_finished "pull_conf mail" &&
+	dry_error node &&
+	echo "verify:audience: bundle is for node \"mail\", this node is \"mx\"" >expect &&
+	test_cmp expect node.err
+'
+
+test_expect_success 'dry run: a node that trusts another key (the example key) refuses it' '
+	sed -i "s|^trusted_keys: .*|trusted_keys: [ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=]|" mail/certpull.yaml &&
+	test_when_finished "pull_conf mail" &&
+	dry_error key &&
+	grep "^verify:key: " key.err
+'
+
+test_expect_success 'dry run: an unknown owner, a missing directory' '
+	pull_conf mail opendkm-nobody &&
+	test_when_finished "pull_conf mail" &&
+	dry_error owner &&
+	grep -F "services[0].files[0].owner: unknown user \"opendkm-nobody\"" owner.err &&
+	pull_conf mail &&
+	sed -i "s|/mail/out/site.pem|/mail/nodir/site.pem|" mail/certpull.yaml &&
+	dry_error dir &&
+	echo "path: $TRASH/mail/nodir/site.pem: directory $TRASH/mail/nodir: No such file or directory" >expect &&
+	test_cmp expect dir.err
+'
+
+test_expect_success 'dry run: a node whose certpull does not know the verify request' '
+	cp mail/sshd/authorized_keys old_keys &&
+	test_when_finished "cp old_keys mail/sshd/authorized_keys" &&
+	echo "restrict,command=\"/bin/false\" $(cat keys/id_ed25519.pub)" >mail/sshd/authorized_keys &&
+	dry_error old &&
+	echo "the node'"'"'s certpull refused the verify-only request (exit status 1, no answer): it is older than this certpush; nothing was checked there" >expect &&
+	test_cmp expect old.err
+'
+
 test_done

@@ -301,7 +301,7 @@ test_expect_success NETNS,CMD:/usr/sbin/sshd,CMD:ssh 'the forced command refuses
 				>inj.out 2>inj.err </dev/null
 		fi
 		rc=$?
-		if test $rc = 1 && grep -q "only \"receive\" and \"status\" are allowed" inj.err &&
+		if test $rc = 1 && grep -q "only \"receive\", \"verify\" and \"status\" are allowed" inj.err &&
 		   ! test -s inj.out && ! grep -q "uid=" inj.out inj.err; then
 			refused=$((refused + 1))
 		else

@@ -1,0 +1,140 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "json.h"
+#include "precheck.h"
+#include "render.h"
+#include "state.h"
+
+void
+precheck_fail(struct precheck *p, const char *step, const char *msg)
+{
+	p->ok = 0;
+	snprintf(p->step, sizeof(p->step), "%s", step);
+	snprintf(p->error, sizeof(p->error), "%s", msg);
+}
+
+/* The checks of an install's verify step, against the recorded state. */
+static int
+check_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
+    struct bundle *b, struct precheck *p)
+{
+	struct verify_policy pol = { 0 };
+	struct pullstate st;
+	enum bundle_check r;
+	char step[32];
+	struct err e;
+
+	if (pullstate_load(c->state_dir, &st, &e) == -1)
+		return precheck_fail(p, "state", e.msg), -1;
+	pol.trusted = c->trusted;
+	pol.ntrusted = c->ntrusted;
+	pol.audience = c->node;
+	pol.now = time(NULL);
+	pol.have_installed = st.have;
+	pol.installed_serial = st.serial;
+	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
+	if ((r = bundle_verify(data, len, &pol, b, &p->unchanged, &e)) != BC_OK) {
+		snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
+		return precheck_fail(p, step, e.msg), -1;
+	}
+	p->serial = b->serial;
+	return 0;
+}
+
+/*
+ * The directory f is written into exists, is a directory and takes new
+ * files (access(2) as the real user, who is the one installing: root
+ * is refused only by a read-only file system).  0, or -1 with p set.
+ */
+static int
+check_dir(const struct svc_file *f, struct precheck *p)
+{
+	char dir[PATH_MAX], msg[PATH_MAX + 64];
+	const char *why;
+	struct stat sb;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", f->path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &sb) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(sb.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK) == -1)
+		why = strerror(errno);
+	else
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: directory %s: %s", f->path, dir, why);
+	return precheck_fail(p, "path", msg), -1;
+	return 0;
+}
+
+int
+precheck_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
+    struct precheck *p)
+{
+	struct bundle *b = calloc(1, sizeof(*b));
+	struct buf out = { .secret = 1 };
+	char fpr[CERT_FPR_LEN];
+	struct err e;
+	size_t i, j;
+	int rc = -1;
+
+	memset(p, 0, sizeof(*p));
+	p->node = c->node;
+	if (b == NULL)
+		return precheck_fail(p, "memory", "out of memory"), -1;
+	if (check_bundle(c, data, len, b, p) == -1)
+		goto out;
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nfiles; j++) {
+			const struct svc_file *f = &c->services[i].files[j];
+
+			if (render_file(b, f, &out, fpr, &e) == -1) {
+				precheck_fail(p, "render", e.msg);
+				goto out;
+			}
+			buf_free(&out);
+			if (check_dir(f, p) == -1)
+				goto out;
+		}
+	p->ok = 1;
+	rc = 0;
+out:
+	buf_free(&out);
+	free(b);
+	return rc;
+}
+
+int
+precheck_json(const struct precheck *p, struct buf *b)
+{
+	int rc = 0;
+
+	rc |= buf_add_u8(b, '{');
+	rc |= json_kv_str(b, "node", p->node);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_u64(b, "serial", p->serial);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_str(b, "result", p->ok ? "verified" : "failed");
+	rc |= buf_add_str(b, p->unchanged ? ",\"unchanged\":true," : ",\"unchanged\":false,");
+	rc |= json_kv_str(b, "step", p->ok ? NULL : p->step);
+	rc |= buf_add_u8(b, ',');
+	rc |= json_kv_str(b, "error", p->ok ? NULL : p->error);
+	rc |= buf_add_u8(b, '}');
+	return rc ? -1 : 0;
+}
