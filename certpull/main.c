@@ -361,12 +361,48 @@ cmd_status(const char *config, int json)
  * requested command only reaches us as SSH_ORIGINAL_COMMAND, and only
  * the two requests certpush makes are allowed.
  */
+/*
+ * Why serve cannot do what it was asked, in an account set up for sudo:
+ * sudo's env_reset drops SSH_ORIGINAL_COMMAND unless the sudoers rule
+ * keeps it, and without sudo an unprivileged account cannot give files
+ * their owners.  NULL when nothing is wrong.
+ */
+static const char *
+serve_setup_problem(const char *req, char *msg, size_t len)
+{
+	const char *cmd = getenv("SUDO_COMMAND");
+
+	if (req == NULL && getenv("SUDO_USER") != NULL) {
+		/* SUDO_COMMAND is the program and its arguments: name the program. */
+		if (cmd == NULL || cmd[0] != '/')
+			cmd = "/usr/sbin/certpull";
+		snprintf(msg, len, "the request did not reach certpull through sudo: "
+		    "the sudoers rule must keep it, with 'Defaults!%.*s env_keep += "
+		    "\"SSH_ORIGINAL_COMMAND SSH_CLIENT\"' (see certpull(8))",
+		    (int)strcspn(cmd, " "), cmd);
+		return msg;
+	}
+	if (req != NULL && geteuid() != 0) {
+		snprintf(msg, len, "certpull serve runs as uid %u, not root: it cannot "
+		    "give files their owners or reload services; run it through sudo "
+		    "(see Receiving over SSH in certpull(8))", (unsigned)geteuid());
+		return msg;
+	}
+	return NULL;
+}
+
 static int
 cmd_serve(const char *config)
 {
 	const char *req = getenv("SSH_ORIGINAL_COMMAND");
 	const char *from = getenv("SSH_CLIENT");
+	char msg[400];
 
+	if (serve_setup_problem(req, msg, sizeof(msg)) != NULL) {
+		log_warnx("serve: %s", msg);
+		answer_failure("serve", msg);
+		return 1;
+	}
 	if (req != NULL && strcmp(req, "receive") == 0)
 		return cmd_install(config, NULL);
 	if (req != NULL && strcmp(req, "status") == 0)

@@ -8,7 +8,7 @@ BUILD="build-essential pkg-config libssl-dev libssh2-1-dev libyaml-dev
 TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       dovecot-pop3d opendkim opendkim-tools openssh-server openssh-client certbot
       pebble inotify-tools socat faketime ssl-cert-check pssh rsync procps
-      iputils-ping strace e2fsprogs
+      iputils-ping strace e2fsprogs sudo
       fiu-utils"
 PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 

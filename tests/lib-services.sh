@@ -438,7 +438,7 @@ opendkim_verify () {
 # sshd_start NS DIR AUTHORIZED_KEYS_LINE...: port 22 (or $SSHD_PORT; more
 # sshd_config lines in $SSHD_EXTRA, e.g. "Subsystem sftp internal-sftp"), host
 # key DIR/ssh_host_ed25519_key, only public keys from DIR/authorized_keys,
-# root only with forced commands, log DIR/sshd.log.
+# root only with forced commands ($SSHD_ROOT_LOGIN overrides: "no"), log DIR/sshd.log.
 sshd_start () {
 	local ns=$1 dir=$2 port=${SSHD_PORT:-22}
 	shift 2
@@ -468,7 +468,7 @@ AuthenticationMethods publickey
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-PermitRootLogin forced-commands-only
+PermitRootLogin ${SSHD_ROOT_LOGIN:-forced-commands-only}
 StrictModes yes
 PermitUserEnvironment no
 PrintMotd no
@@ -490,7 +490,7 @@ sshd_known_hosts_line () {
 }
 
 # ssh_run DIR IDENTITY ADDR [CMD...]: the OpenSSH client as a strict,
-# non-interactive caller: only IDENTITY, host key checked against DIR's key,
+# non-interactive caller (as root, or $SSH_USER): only IDENTITY, host key checked against DIR's key,
 # no user or system config.  Exit code is the remote command's (255: ssh).
 ssh_run () {
 	local dir=$1 id=$2 addr=$3
@@ -500,7 +500,7 @@ ssh_run () {
 		-o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=5 \
 		-o UserKnownHostsFile="$dir/known_hosts.$addr" -o GlobalKnownHostsFile=/dev/null \
 		-o StrictHostKeyChecking=yes -o LogLevel=ERROR \
-		"root@$addr" "$@"
+		"${SSH_USER:-root}@$addr" "$@"
 }
 
 sshd_stop () {
