@@ -4,36 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/x509.h>
 
 #include "cert.h"
 #include "collect.h"
-#include "fsutil.h"
-
-#define SOURCE_CAP	(256 * 1024)
-
-/*
- * Reads a source file through its symlinks (certbot's live/ links point
- * into archive/), by resolving them first and reading the real file
- * without following any further link.
- */
-static int
-read_source(const char *path, struct buf *out, int secret, struct err *e)
-{
-	char real[PATH_MAX];
-	struct stat st;
-
-	if (realpath(path, real) == NULL)
-		return err_set(e, "%s: cannot resolve: %m", path);
-	if (secret) {
-		out->secret = 1;
-		if (stat(real, &st) == 0 && (st.st_mode & 007) != 0)
-			return err_set(e, "%s: private key is readable by others "
-			    "(mode %04o): refusing it", path, (unsigned)(st.st_mode & 07777));
-	}
-	return file_read(real, SOURCE_CAP, out, e);
-}
+#include "source.h"
 
 static char *
 lineage_path(const char *dir, const char *file)
@@ -45,9 +22,10 @@ lineage_path(const char *dir, const char *file)
 
 /* Reads the chain (cert file, then chain file if any) into pem. */
 static int
-read_cert_files(const struct cert_source *s, struct buf *pem, struct buf *keypem,
-    struct err *e)
+read_cert_files(const struct cert_source *s, const struct source_guard *g,
+    struct buf *pem, struct buf *keypem, struct err *e)
 {
+	struct source_rules pub = { &s->opts, 0, g }, sec = { &s->opts, 1, g };
 	char *cert = s->lineage ? lineage_path(s->lineage, "cert.pem") : strdup(s->cert);
 	char *chain = s->lineage ? lineage_path(s->lineage, "chain.pem") :
 	    (s->chain ? strdup(s->chain) : NULL);
@@ -56,10 +34,10 @@ read_cert_files(const struct cert_source *s, struct buf *pem, struct buf *keypem
 
 	if (cert == NULL || key == NULL || (chain == NULL && (s->lineage || s->chain)))
 		err_set(e, "out of memory");
-	else if (read_source(cert, pem, 0, e) == 0 &&
+	else if (source_read(cert, &pub, pem, e) == 0 &&
 	    (chain == NULL || buf_add_u8(pem, '\n') == 0) &&
-	    (chain == NULL || read_source(chain, pem, 0, e) == 0) &&
-	    read_source(key, keypem, 1, e) == 0)
+	    (chain == NULL || source_read(chain, &pub, pem, e) == 0) &&
+	    source_read(key, &sec, keypem, e) == 0)
 		rc = 0;
 	free(cert);
 	free(chain);
@@ -102,8 +80,8 @@ chain_expiry(STACK_OF(X509) *chain)
 }
 
 static int
-collect_cert(const struct cert_source *s, time_t now, struct collected *col,
-    struct err *e)
+collect_cert(const struct cert_source *s, const struct source_guard *g, time_t now,
+    struct collected *col, struct err *e)
 {
 	struct buf pem = { 0 }, keypem = { .secret = 1 };
 	struct buf *chain_out, *key_out;
@@ -117,7 +95,7 @@ collect_cert(const struct cert_source *s, time_t now, struct collected *col,
 		return err_set(e, "%s: too many items for one bundle", s->name);
 	chain_out = &col->data[n];
 	key_out = &col->data[n + 1];
-	if (read_cert_files(s, &pem, &keypem, &why) == -1 ||
+	if (read_cert_files(s, g, &pem, &keypem, &why) == -1 ||
 	    (chain = cert_parse_chain(pem.data, pem.len, &why)) == NULL ||
 	    (key = cert_parse_key(keypem.data, keypem.len, &why)) == NULL ||
 	    validate_pair(s, chain, key, now, &why) == -1) {
@@ -144,8 +122,10 @@ out:
 }
 
 static int
-collect_dkim(const struct dkim_source *s, struct collected *col, struct err *e)
+collect_dkim(const struct dkim_source *s, const struct source_guard *g,
+    struct collected *col, struct err *e)
 {
+	struct source_rules sec = { &s->opts, 1, g };
 	struct buf pem = { .secret = 1 };
 	struct buf *out = &col->data[col->bundle.nentries];
 	EVP_PKEY *key = NULL;
@@ -154,7 +134,7 @@ collect_dkim(const struct dkim_source *s, struct collected *col, struct err *e)
 
 	if (col->bundle.nentries + 1 > BUNDLE_MAX_ENTRIES)
 		return err_set(e, "%s: too many items for one bundle", s->name);
-	if (read_source(s->key, &pem, 1, &why) == -1 ||
+	if (source_read(s->key, &sec, &pem, &why) == -1 ||
 	    (key = cert_parse_key(pem.data, pem.len, &why)) == NULL ||
 	    cert_check_dkim_key(key, &why) == -1)
 		err_set(e, "dkim %s: %s", s->name, why.msg);
@@ -172,20 +152,83 @@ int
 collect_target(const struct pushconf *c, const struct target *t, time_t now,
     struct collected *col, struct err *e)
 {
+	struct source_guard *g;
 	size_t i;
+	int rc = 0;
 
 	memset(col, 0, sizeof(*col));
+	if ((g = malloc(sizeof(*g))) == NULL)
+		return err_set(e, "out of memory");
+	source_guard_init(g, c);
 	col->bundle.type = BUNDLE_TYPE_CERTS;
 	snprintf(col->bundle.audience, sizeof(col->bundle.audience), "%s", t->name);
 	for (i = 0; i < t->nitems; i++) {
 		const struct cert_source *cs = pushconf_cert(c, t->items[i]);
 		const struct dkim_source *ds = pushconf_dkim(c, t->items[i]);
-		int rc = cs ? collect_cert(cs, now, col, e) : collect_dkim(ds, col, e);
-
-		if (rc == -1)
-			return -1;
+		if ((rc = cs ? collect_cert(cs, g, now, col, e) :
+		    collect_dkim(ds, g, col, e)) == -1)
+			break;
 	}
-	return 0;
+	free(g);
+	return rc;
+}
+
+/* Checks one source file that exists; an absent one is fine. */
+static int
+check_one(const char *kind, const char *name, const char *path,
+    const struct source_rules *r, struct err *e)
+{
+	struct stat st;
+	struct err why;
+	int fd, rc;
+
+	if (path == NULL)
+		return 0;
+	if ((rc = source_open(path, r, &fd, &st, &why)) == 0)
+		close(fd);
+	if (rc == 0 || rc == SOURCE_ABSENT)
+		return 0;
+	return err_set(e, "%s %s: %s", kind, name, why.msg);
+}
+
+static int
+check_cert(const struct cert_source *s, const struct source_guard *g, struct err *e)
+{
+	struct source_rules pub = { &s->opts, 0, g }, sec = { &s->opts, 1, g };
+	char cert[PATH_MAX], chain[PATH_MAX], key[PATH_MAX];
+
+	if (s->lineage == NULL)
+		return check_one("certificate", s->name, s->cert, &pub, e) == -1 ||
+		    check_one("certificate", s->name, s->chain, &pub, e) == -1 ||
+		    check_one("certificate", s->name, s->key, &sec, e) == -1 ? -1 : 0;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", s->lineage);
+	snprintf(chain, sizeof(chain), "%s/chain.pem", s->lineage);
+	snprintf(key, sizeof(key), "%s/privkey.pem", s->lineage);
+	return check_one("certificate", s->name, cert, &pub, e) == -1 ||
+	    check_one("certificate", s->name, chain, &pub, e) == -1 ||
+	    check_one("certificate", s->name, key, &sec, e) == -1 ? -1 : 0;
+}
+
+int
+collect_check_sources(const struct pushconf *c, struct err *e)
+{
+	struct source_guard *g;
+	struct source_rules sec = { NULL, 1, NULL };
+	size_t i;
+	int rc = 0;
+
+	if ((g = malloc(sizeof(*g))) == NULL)
+		return err_set(e, "out of memory");
+	source_guard_init(g, c);
+	sec.guard = g;
+	for (i = 0; rc == 0 && i < c->ncerts; i++)
+		rc = check_cert(&c->certs[i], g, e);
+	for (i = 0; rc == 0 && i < c->ndkims; i++) {
+		sec.opts = &c->dkims[i].opts;
+		rc = check_one("dkim", c->dkims[i].name, c->dkims[i].key, &sec, e);
+	}
+	free(g);
+	return rc;
 }
 
 void

@@ -28,5 +28,11 @@ struct collected {
 int	collect_target(const struct pushconf *c, const struct target *t,
 	    time_t now, struct collected *col, struct err *e);
 void	collected_free(struct collected *col);
+/*
+ * Applies the rules of source.h to every source file of c that exists
+ * (check-config; a file not there yet is fine).  0, or -1 with e naming
+ * the item, the file and the broken rule.
+ */
+int	collect_check_sources(const struct pushconf *c, struct err *e);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "audit_push.h"
 #include "build.h"
+#include "collect.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
@@ -45,7 +46,9 @@ static const char usage_text[] =
 "                                 SIGHUP reloads the configuration\n"
 "  status [--json]                per target: serial delivered vs current, last\n"
 "                                 success, last error, next retry\n"
-"  check-config                   validate the configuration; exit 0 if valid, 1 if not\n"
+"  check-config                   validate the configuration and the paths to the\n"
+"                                 source files that exist (links, owners, modes);\n"
+"                                 exit 0 if valid, 1 if not\n"
 "  keygen [-o FILE]               create a signing key (default: signing_key of the\n"
 "                                 configuration), mode 0600, never overwriting;\n"
 "                                 print the public key for certpull.yaml's trusted_keys\n"
@@ -87,9 +90,15 @@ static int
 cmd_check_config(const char *config)
 {
 	struct pushconf c;
+	struct err e;
 
 	if (load_config(config, &c) == -1)
 		return 1;
+	if (collect_check_sources(&c, &e) == -1) {
+		log_warnx("%s: %s", config, e.msg);
+		pushconf_free(&c);
+		return 1;
+	}
 	printf("%s: OK (%zu certificates, %zu dkim keys, %zu targets)\n", config,
 	    c.ncerts, c.ndkims, c.ntargets);
 	pushconf_free(&c);

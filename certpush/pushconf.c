@@ -11,9 +11,10 @@ static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
     "bundle_days", "certificates", "dkim", "targets", "ca_file", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
-    "chain", "names", NULL };
+    "chain", "names", "owner", "follow_symlinks", NULL };
 static const char *const cert_required[] = { "name", NULL };
-static const char *const dkim_keys[] = { "name", "key", "selector", "domain", NULL };
+static const char *const dkim_keys[] = { "name", "key", "selector", "domain",
+    "owner", "follow_symlinks", NULL };
 static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
 static const char *const target_keys[] = { "name", "type", "host", "port", "user",
     "identity", "known_hosts", "certpull_config", "certpull", "timeout", "items",
@@ -34,6 +35,18 @@ check_name(struct yconf *y, yaml_node_t *map, const char *where, const char *nam
 	return 0;
 }
 
+/* owner and follow_symlinks, common to certificate and DKIM sources. */
+static int
+load_source_opts(struct yconf *y, yaml_node_t *n, const char *where,
+    struct source_opts *o)
+{
+	if (yconf_user(y, n, where, "owner", &o->owner) == -1 ||
+	    yconf_bool(y, n, where, "follow_symlinks", &o->follow_symlinks) == -1)
+		return -1;
+	o->has_owner = yconf_get(y, n, "owner") != NULL;
+	return 0;
+}
+
 static int
 load_cert(struct yconf *y, yaml_node_t *n, const char *where, struct cert_source *s)
 {
@@ -44,7 +57,8 @@ load_cert(struct yconf *y, yaml_node_t *n, const char *where, struct cert_source
 	    yconf_str(y, n, where, "cert", &s->cert) == -1 ||
 	    yconf_str(y, n, where, "key", &s->key) == -1 ||
 	    yconf_str(y, n, where, "chain", &s->chain) == -1 ||
-	    yconf_strv(y, n, where, "names", 100, &s->names, &s->nnames) == -1)
+	    yconf_strv(y, n, where, "names", 100, &s->names, &s->nnames) == -1 ||
+	    load_source_opts(y, n, where, &s->opts) == -1)
 		return -1;
 	if (s->lineage != NULL && (s->cert || s->key || s->chain))
 		return yconf_error(y, n, where, "give either lineage or cert/key/chain, "
@@ -62,7 +76,8 @@ load_dkim(struct yconf *y, yaml_node_t *n, const char *where, struct dkim_source
 	    check_name(y, n, where, s->name) == -1 ||
 	    yconf_str(y, n, where, "key", &s->key) == -1 ||
 	    yconf_str(y, n, where, "selector", &s->selector) == -1 ||
-	    yconf_str(y, n, where, "domain", &s->domain) == -1)
+	    yconf_str(y, n, where, "domain", &s->domain) == -1 ||
+	    load_source_opts(y, n, where, &s->opts) == -1)
 		return -1;
 	return 0;
 }

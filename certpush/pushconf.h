@@ -17,6 +17,17 @@
 #define PUSH_MAX_TARGETS	256
 #define PUSH_MAX_ENDPOINTS	16
 
+/*
+ * How a source may be reached (see source.h): the user besides root who
+ * may own its files and directories, and whether symbolic links other
+ * than certbot's live/ -> archive/ ones may be followed.
+ */
+struct source_opts {
+	int	 has_owner;	/* owner given */
+	uid_t	 owner;
+	int	 follow_symlinks;
+};
+
 struct cert_source {
 	char	 *name;		/* item name, as targets and certpull refer to it */
 	char	 *lineage;	/* certbot live/NAME directory, or: */
@@ -25,6 +36,7 @@ struct cert_source {
 	char	 *chain;	/* optional intermediates */
 	char	**names;	/* DNS names the certificate must cover */
 	size_t	  nnames;
+	struct source_opts opts;
 };
 
 struct dkim_source {
@@ -32,6 +44,7 @@ struct dkim_source {
 	char	*key;		/* private key file */
 	char	*selector;
 	char	*domain;
+	struct source_opts opts;
 };
 
 enum target_type { TARGET_SSH, TARGET_LOCAL };

@@ -1,0 +1,519 @@
+/*
+ * Reading certpush sources (source.h): a table of hostile layouts built
+ * in a scratch folder (a key replaced by a link to the signing key, a
+ * certbot link leaving archive/, a directory others may write, a file
+ * owned by another user, a FIFO...) beside the layouts that must work
+ * (certbot's live/ -> archive/ links, a /tmp-like sticky directory, a
+ * source owned by the user its configuration names).  Also the owner and
+ * follow_symlinks keys of certpush.yaml.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "pushconf.h"
+#include "source.h"
+
+#include "testutil.c"
+
+#define NOBODY	65534	/* a user that is neither root nor the test's */
+
+static char dir[TU_PATH_MAX];
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return tu_mkdtemp(dir);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return tu_rmtree(dir);
+}
+
+/* ---- building layouts: paths are relative to the case's folder d ---- */
+
+static void
+at(const char *d, const char *rel, char out[TU_PATH_MAX])
+{
+	snprintf(out, TU_PATH_MAX, "%s/%s", d, rel);
+}
+
+static void
+mkd(const char *d, const char *rel, mode_t mode)
+{
+	char p[TU_PATH_MAX];
+
+	at(d, rel, p);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* A file whose content is its own relative name, so reads can be checked. */
+static void
+mkf(const char *d, const char *rel, mode_t mode)
+{
+	assert_int_equal(tu_write(d, rel, rel, strlen(rel), mode, NULL), 0);
+}
+
+static void
+ln(const char *d, const char *target, const char *rel)
+{
+	char p[TU_PATH_MAX];
+
+	at(d, rel, p);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+static void
+rm(const char *d, const char *rel)
+{
+	char p[TU_PATH_MAX];
+
+	at(d, rel, p);
+	assert_int_equal(unlink(p), 0);
+}
+
+static void
+own(const char *d, const char *rel, uid_t uid, gid_t gid)
+{
+	char p[TU_PATH_MAX];
+
+	at(d, rel, p);
+	assert_int_equal(lchown(p, uid, gid), 0);
+}
+
+/* certpush's own files: keys/signing.key, keys/id_ed25519, state/. */
+static void
+certpush_files(const char *d, struct source_guard *g)
+{
+	static char sk[TU_PATH_MAX], id[TU_PATH_MAX], st[TU_PATH_MAX];
+
+	mkd(d, "keys", 0700);
+	mkf(d, "keys/signing.key", 0600);
+	mkf(d, "keys/id_ed25519", 0600);
+	mkd(d, "state", 0700);
+	at(d, "keys/signing.key", sk);
+	at(d, "keys/id_ed25519", id);
+	at(d, "state", st);
+	assert_int_equal(source_guard_add(g, sk, "certpush's signing key", 0), 0);
+	assert_int_equal(source_guard_add(g, id, "the SSH identity of a target", 0), 0);
+	assert_int_equal(source_guard_add(g, st, "certpush's state_dir", 1), 0);
+}
+
+/* certbot's layout for lineage www, version 1, as certbot writes it. */
+static void
+certbot(const char *d)
+{
+	static const char *const f[] = { "cert", "chain", "fullchain", "privkey" };
+	char rel[64], target[64];
+	size_t i;
+
+	mkd(d, "le", 0755);
+	mkd(d, "le/live", 0700);
+	mkd(d, "le/live/www", 0755);
+	mkd(d, "le/archive", 0700);
+	mkd(d, "le/archive/www", 0755);
+	for (i = 0; i < 4; i++) {
+		snprintf(rel, sizeof(rel), "le/archive/www/%s1.pem", f[i]);
+		mkf(d, rel, i == 3 ? 0600 : 0644);
+		snprintf(target, sizeof(target), "../../archive/www/%s1.pem", f[i]);
+		snprintf(rel, sizeof(rel), "le/live/www/%s.pem", f[i]);
+		ln(d, target, rel);
+	}
+}
+
+/* ---- the table ---- */
+
+struct layout {
+	const char	*name;
+	void		(*build)(const char *d);
+	const char	*path;		/* read, relative to d */
+	int		 secret;
+	int		 follow;	/* follow_symlinks */
+	int		 owner;		/* owner: NOBODY, or -1 */
+	int		 rc;		/* 0, -1, SOURCE_ABSENT */
+	const char	*content;	/* rc 0: what is read (relative name) */
+	const char	*why;		/* rc != 0: in the message */
+};
+
+static void b_plain(const char *d) { mkd(d, "src", 0755); mkf(d, "src/key.pem", 0600); }
+static void b_none(const char *d) { (void)d; }
+
+/* The attack: the key replaced by a symbolic link to the signing key. */
+static void
+b_link_signing(const char *d)
+{
+	char target[TU_PATH_MAX];
+
+	mkd(d, "dkimkeys", 0700);
+	at(d, "keys/signing.key", target);
+	ln(d, target, "dkimkeys/mail.private");
+}
+
+static void
+b_link_identity(const char *d)
+{
+	mkd(d, "dkimkeys", 0700);
+	ln(d, "../keys/id_ed25519", "dkimkeys/mail.private");
+}
+
+static void
+b_hardlink_signing(const char *d)
+{
+	char a[TU_PATH_MAX], b[TU_PATH_MAX];
+
+	mkd(d, "dkimkeys", 0700);
+	at(d, "keys/signing.key", a);
+	at(d, "dkimkeys/mail.private", b);
+	assert_int_equal(link(a, b), 0);
+}
+
+static void
+b_hardlink(const char *d)
+{
+	char a[TU_PATH_MAX], b[TU_PATH_MAX];
+
+	b_plain(d);
+	at(d, "src/key.pem", a);
+	at(d, "src/other.pem", b);
+	assert_int_equal(link(a, b), 0);
+}
+
+static void b_in_state(const char *d) { mkf(d, "state/serial", 0600); }
+
+static void
+b_certbot_escape(const char *d)
+{
+	certbot(d);
+	mkd(d, "le/archive/other", 0755);
+	mkf(d, "le/archive/other/privkey1.pem", 0600);
+	rm(d, "le/live/www/privkey.pem");
+	ln(d, "../../archive/other/privkey1.pem", "le/live/www/privkey.pem");
+}
+
+static void
+b_certbot_dotdot(const char *d)
+{
+	certbot(d);
+	rm(d, "le/live/www/privkey.pem");
+	ln(d, "../../archive/www/../../../keys/signing.key", "le/live/www/privkey.pem");
+}
+
+static void
+b_certbot_absolute(const char *d)
+{
+	char target[TU_PATH_MAX];
+
+	certbot(d);
+	at(d, "le/archive/www/privkey1.pem", target);
+	rm(d, "le/live/www/privkey.pem");
+	ln(d, target, "le/live/www/privkey.pem");
+}
+
+/* archive/www itself a link to elsewhere: only the live/ links are certbot's. */
+static void
+b_certbot_archive_link(const char *d)
+{
+	mkd(d, "le", 0755);
+	mkd(d, "le/live", 0700);
+	mkd(d, "le/live/www", 0755);
+	mkd(d, "le/archive", 0700);
+	mkd(d, "elsewhere", 0755);
+	mkf(d, "elsewhere/privkey1.pem", 0600);
+	ln(d, "../elsewhere", "le/archive/www");
+	ln(d, "../../archive/www/privkey1.pem", "le/live/www/privkey.pem");
+}
+
+/* The same names outside a live/ folder are not certbot's. */
+static void
+b_not_live(const char *d)
+{
+	mkd(d, "le", 0755);
+	mkd(d, "le/other", 0755);
+	mkd(d, "le/other/www", 0755);
+	mkd(d, "le/archive", 0755);
+	mkd(d, "le/archive/www", 0755);
+	mkf(d, "le/archive/www/privkey1.pem", 0600);
+	ln(d, "../../archive/www/privkey1.pem", "le/other/www/privkey.pem");
+}
+
+static void
+b_dir_link(const char *d)
+{
+	mkd(d, "real", 0755);
+	mkf(d, "real/key.pem", 0600);
+	ln(d, "real", "src");
+}
+
+static void
+b_loop(const char *d)
+{
+	mkd(d, "src", 0755);
+	ln(d, "b.pem", "src/a.pem");
+	ln(d, "a.pem", "src/b.pem");
+}
+
+static void b_dir_ow(const char *d) { b_plain(d); mkd(d, "src/ow", 0777); mkf(d, "src/ow/key.pem", 0600); }
+static void b_dir_sticky(const char *d) { b_plain(d); mkd(d, "src/tmp", 01777); mkd(d, "src/tmp/mine", 0700); mkf(d, "src/tmp/mine/key.pem", 0600); }
+
+static void
+b_dir_gw(const char *d)
+{
+	mkd(d, "src", 0775);
+	own(d, "src", 0, NOBODY);
+	mkf(d, "src/key.pem", 0600);
+}
+
+static void
+b_dir_gw_root(const char *d)
+{
+	mkd(d, "src", 0775);
+	own(d, "src", 0, 0);
+	mkf(d, "src/key.pem", 0600);
+}
+
+static void
+b_file_nobody(const char *d)
+{
+	b_plain(d);
+	own(d, "src/key.pem", NOBODY, NOBODY);
+}
+
+/* Debian's /etc/dkimkeys: owned by the service user, key too. */
+static void
+b_dir_nobody(const char *d)
+{
+	mkd(d, "dkimkeys", 0700);
+	own(d, "dkimkeys", NOBODY, NOBODY);
+	mkf(d, "dkimkeys/mail.private", 0600);
+	own(d, "dkimkeys/mail.private", NOBODY, NOBODY);
+}
+
+static void
+b_fifo(const char *d)
+{
+	char p[TU_PATH_MAX];
+
+	mkd(d, "src", 0755);
+	at(d, "src/key.pem", p);
+	assert_int_equal(mkfifo(p, 0600), 0);
+}
+
+static void b_dir_as_file(const char *d) { mkd(d, "src", 0755); mkd(d, "src/key.pem", 0700); }
+static void b_world_key(const char *d) { mkd(d, "src", 0755); mkf(d, "src/key.pem", 0604); }
+static void b_world_cert(const char *d) { mkd(d, "src", 0755); mkf(d, "src/cert.pem", 0644); }
+
+static const struct layout layouts[] = {
+	{ "plain key", b_plain, "src/key.pem", 1, 0, -1, 0, "src/key.pem", NULL },
+	{ "absent", b_none, "src/key.pem", 1, 0, -1, SOURCE_ABSENT, NULL, "No such file" },
+	{ "link to the signing key", b_link_signing, "dkimkeys/mail.private", 1, 0, -1, -1,
+	    NULL, "mail.private: is a symbolic link to /" },
+	{ "link to the signing key, follow_symlinks", b_link_signing,
+	    "dkimkeys/mail.private", 1, 1, -1, -1, NULL,
+	    "is certpush's signing key" },
+	{ "link to an SSH identity, follow_symlinks", b_link_identity,
+	    "dkimkeys/mail.private", 1, 1, -1, -1, NULL,
+	    "is the SSH identity of a target" },
+	{ "hard link to the signing key", b_hardlink_signing, "dkimkeys/mail.private",
+	    1, 0, -1, -1, NULL, "is certpush's signing key" },
+	{ "key with two names", b_hardlink, "src/key.pem", 1, 0, -1, -1, NULL,
+	    "has 2 hard links" },
+	{ "file in state_dir", b_in_state, "state/serial", 1, 0, -1, -1, NULL,
+	    "is certpush's state_dir" },
+	{ "certbot live key", certbot, "le/live/www/privkey.pem", 1, 0, -1, 0,
+	    "le/archive/www/privkey1.pem", NULL },
+	{ "certbot live fullchain", certbot, "le/live/www/fullchain.pem", 0, 0, -1, 0,
+	    "le/archive/www/fullchain1.pem", NULL },
+	{ "certbot link to another lineage", b_certbot_escape, "le/live/www/privkey.pem",
+	    1, 0, -1, -1, NULL, "is a symbolic link to ../../archive/other/privkey1.pem" },
+	{ "certbot link climbing out", b_certbot_dotdot, "le/live/www/privkey.pem",
+	    1, 0, -1, -1, NULL, "is a symbolic link to ../../archive/www/../" },
+	{ "certbot link made absolute", b_certbot_absolute, "le/live/www/privkey.pem",
+	    1, 0, -1, -1, NULL, "privkey.pem: is a symbolic link to /" },
+	{ "certbot archive is a link", b_certbot_archive_link, "le/live/www/privkey.pem",
+	    1, 0, -1, -1, NULL, "archive/www: is a symbolic link to ../elsewhere" },
+	{ "certbot names outside live/", b_not_live, "le/other/www/privkey.pem",
+	    1, 0, -1, -1, NULL, "is a symbolic link" },
+	{ "directory link", b_dir_link, "src/key.pem", 1, 0, -1, -1, NULL,
+	    "/src: is a symbolic link to real" },
+	{ "directory link, follow_symlinks", b_dir_link, "src/key.pem", 1, 1, -1, 0,
+	    "real/key.pem", NULL },
+	{ "link loop, follow_symlinks", b_loop, "src/a.pem", 1, 1, -1, -1, NULL,
+	    "more than 8 symbolic links" },
+	{ "directory writable by others", b_dir_ow, "src/ow/key.pem", 1, 0, -1, -1, NULL,
+	    "ow: directory is writable by others (mode 0777)" },
+	{ "sticky directory of root", b_dir_sticky, "src/tmp/mine/key.pem", 1, 0, -1, 0,
+	    "src/tmp/mine/key.pem", NULL },
+	{ "directory writable by a group", b_dir_gw, "src/key.pem", 1, 0, -1, -1, NULL,
+	    "directory is writable by group 65534" },
+	{ "directory writable by root's group", b_dir_gw_root, "src/key.pem", 1, 0, -1, 0,
+	    "src/key.pem", NULL },
+	{ "file of another user", b_file_nobody, "src/key.pem", 1, 0, -1, -1, NULL,
+	    "file is owned by uid 65534" },
+	{ "file of the named owner", b_file_nobody, "src/key.pem", 1, 0, NOBODY, 0,
+	    "src/key.pem", NULL },
+	{ "directory of another user", b_dir_nobody, "dkimkeys/mail.private", 1, 0, -1,
+	    -1, NULL, "dkimkeys: directory is owned by uid 65534" },
+	{ "directory of the named owner", b_dir_nobody, "dkimkeys/mail.private", 1, 0,
+	    NOBODY, 0, "dkimkeys/mail.private", NULL },
+	{ "FIFO", b_fifo, "src/key.pem", 1, 0, -1, -1, NULL, "is a FIFO" },
+	{ "directory", b_dir_as_file, "src/key.pem", 1, 0, -1, -1, NULL, "is a directory" },
+	{ "key readable by others", b_world_key, "src/key.pem", 1, 0, -1, -1, NULL,
+	    "readable by others (mode 0604)" },
+	{ "certificate readable by all", b_world_cert, "src/cert.pem", 0, 0, -1, 0,
+	    "src/cert.pem", NULL },
+};
+
+static void
+run_layout(const struct layout *l, size_t i)
+{
+	struct source_opts o = { l->owner >= 0, (uid_t)(l->owner >= 0 ? l->owner : 0),
+	    l->follow };
+	struct source_guard g = { 0 };
+	struct source_rules r = { &o, l->secret, &g };
+	char d[TU_PATH_MAX], path[TU_PATH_MAX];
+	struct buf b = { 0 };
+	struct err e = { { 0 } };
+	int rc;
+
+	snprintf(d, sizeof(d), "%s/case%zu", dir, i);
+	assert_int_equal(mkdir(d, 0755), 0);
+	certpush_files(d, &g);
+	l->build(d);
+	at(d, l->path, path);
+	rc = source_read(path, &r, &b, &e);
+	print_message("%-45s rc %d %s\n", l->name, rc, rc == 0 ? "" : e.msg);
+	if (l->rc == 0) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(b.len, strlen(l->content));
+		assert_memory_equal(b.data, l->content, b.len);
+		assert_int_equal(b.secret, l->secret);
+	} else {
+		/* source_read reports an absent file as an error like the others. */
+		assert_int_equal(rc, -1);
+		assert_true(tu_contains(e.msg, l->why));
+		assert_int_equal(b.len, 0);
+	}
+	buf_free(&b);
+}
+
+static void
+test_layouts(void **state)
+{
+	size_t i;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();	/* the table chowns files to another user */
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		run_layout(&layouts[i], i);
+}
+
+/* source_open tells an absent source (fine for check-config) from a bad one. */
+static void
+test_open_absent(void **state)
+{
+	struct source_rules r = { NULL, 1, NULL };
+	char path[TU_PATH_MAX];
+	struct stat st;
+	struct err e;
+	int fd = -1;
+
+	(void)state;
+	at(dir, "no/such/key.pem", path);
+	assert_int_equal(source_open(path, &r, &fd, &st, &e), SOURCE_ABSENT);
+	assert_int_equal(fd, -1);
+}
+
+/* A relative path is read from the working directory, with the same rules. */
+static void
+test_relative(void **state)
+{
+	struct source_rules r = { NULL, 0, NULL };
+	char cwd[TU_PATH_MAX], d[TU_PATH_MAX];
+	struct buf b = { 0 };
+	struct err e;
+
+	(void)state;
+	at(dir, "rel", d);
+	assert_int_equal(mkdir(d, 0755), 0);
+	mkf(d, "cert.pem", 0644);
+	ln(d, "cert.pem", "link.pem");
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(d), 0);
+	assert_int_equal(source_read("./cert.pem", &r, &b, &e), 0);
+	assert_int_equal(source_read("link.pem", &r, &b, &e), -1);
+	assert_true(tu_contains(e.msg, "/rel/link.pem: is a symbolic link to cert.pem"));
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(b.len, strlen("cert.pem"));
+	buf_free(&b);
+}
+
+/* ---- certpush.yaml: owner and follow_symlinks ---- */
+
+static int
+load(const char *sources, struct pushconf *c, struct err *e)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "signing_key: /k\n%s"
+	    "targets:\n  - name: t\n    type: local\n    items: [x]\n", sources);
+	return pushconf_load_string("test.yaml", text, strlen(text), c, e);
+}
+
+static void
+test_config_keys(void **state)
+{
+	struct pushconf c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load("dkim:\n  - name: x\n    key: /d.key\n    selector: s\n"
+	    "    domain: d.example\n    owner: root\n    follow_symlinks: true\n",
+	    &c, &e), 0);
+	assert_int_equal(c.dkims[0].opts.has_owner, 1);
+	assert_int_equal(c.dkims[0].opts.owner, 0);
+	assert_int_equal(c.dkims[0].opts.follow_symlinks, 1);
+	pushconf_free(&c);
+	assert_int_equal(load("certificates:\n  - name: x\n    cert: /c\n    key: /k\n",
+	    &c, &e), 0);
+	assert_int_equal(c.certs[0].opts.has_owner, 0);
+	assert_int_equal(c.certs[0].opts.follow_symlinks, 0);
+	pushconf_free(&c);
+	assert_int_equal(load("certificates:\n  - name: x\n    cert: /c\n    key: /k\n"
+	    "    owner: no-such-user-here\n", &c, &e), -1);
+	assert_true(tu_contains(e.msg, "unknown user \"no-such-user-here\""));
+	assert_int_equal(load("certificates:\n  - name: x\n    cert: /c\n    key: /k\n"
+	    "    follow_symlinks: maybe\n", &c, &e), -1);
+	assert_true(tu_contains(e.msg, "\"maybe\" is not true or false"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layouts),
+		cmocka_unit_test(test_open_absent),
+		cmocka_unit_test(test_relative),
+		cmocka_unit_test(test_config_keys),
+	};
+
+	return cmocka_run_group_tests_name("source", tests, group_setup,
+	    group_teardown);
+}
