@@ -25,49 +25,133 @@
 #include "tstate.h"
 
 /*
- * Removes what writers that died (kill -9, power loss) left of NAME's
- * bundle: the temp files ".NAME.bundle.XXXXXX" of file_write_atomic.
- * Called under the outbox lock, which every live writer holds.
+ * The outbox holds every target's latest bundle for certpull fetch, and
+ * bundles carry private keys.  Without a fetch_group anywhere it is 0700
+ * and its files 0600, root's alone.  With fetch groups it is 0711: a
+ * node's fetch account may open a file whose exact name it knows but list
+ * nothing, and each bundle is 0640 root:FETCH_GROUP of its own target
+ * only (0600 for a target without one): a node reads its own bundle and
+ * no other.  A bundle's temp file gets the same owner and mode before its
+ * first byte (file_write_atomic).
  */
 static void
-remove_stale_temps(const char *outbox, const char *name)
+bundle_rule(const struct target *t, gid_t *gid, mode_t *mode)
 {
-	char prefix[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int n;
+	int shared = t != NULL && t->fetch_shared;
 
-	n = snprintf(prefix, sizeof(prefix), ".%s.bundle.", name);
-	if (n < 0 || (size_t)n >= sizeof(prefix) || (d = opendir(outbox)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, prefix, (size_t)n) == 0 &&
-		    strlen(de->d_name) == (size_t)n + 6)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
+	*gid = shared ? t->fetch_gid : getegid();
+	*mode = shared ? 0640 : 0600;
 }
 
 /*
- * The outbox holds every target's latest bundle for certpull fetch.
- * Bundles carry private keys: the outbox is 0700 and its files 0600,
- * unless outbox_group names the group of a dedicated fetch account:
- * then 0750 and 0640, group-readable by that account only.
+ * Whether the outbox entry ent is a bundle "NAME.bundle", or a temp file
+ * ".NAME.bundle.XXXXXX" of one (*temp): 0 with *t the target NAME (NULL if
+ * not configured), or -1 for anything else.
  */
 static int
-write_outbox(const struct pushconf *c, const char *name, const struct buf *b,
+bundle_file(const struct pushconf *c, const char *ent, const struct target **t,
+    int *temp)
+{
+	char name[NAME_MAX + 1];
+	size_t n = strlen(ent);
+
+	*temp = ent[0] == '.' && n > 15 && ent[n - 7] == '.' &&
+	    strncmp(ent + n - 14, ".bundle", 7) == 0;
+	if (*temp)
+		n -= 8, ent++;
+	if (n <= 7 || n - 7 >= sizeof(name) || strncmp(ent + n - 7, ".bundle", 7) != 0)
+		return -1;
+	memcpy(name, ent, n - 7);
+	name[n - 7] = '\0';
+	*t = pushconf_target(c, name);
+	return 0;
+}
+
+/*
+ * Puts one outbox entry back to the rule: another configuration's bundles,
+ * or an operator's chmod or chgrp, must not leave a bundle open to a node
+ * that is not its target.  NAME's temp files are removed: only writers
+ * that died (kill -9, power loss) leave them, as every live writer holds
+ * the outbox lock.  A failure is logged: the bundle being written is sound.
+ */
+static void
+settle_entry(const struct pushconf *c, int dfd, const char *ent, const char *name)
+{
+	const struct target *t;
+	struct stat st;
+	gid_t gid;
+	mode_t mode;
+	int temp, fd;
+
+	if (bundle_file(c, ent, &t, &temp) == -1)
+		return;
+	if (temp && t != NULL && strcmp(t->name, name) == 0) {
+		unlinkat(dfd, ent, 0);
+		return;
+	}
+	bundle_rule(t, &gid, &mode);
+	if (fstatat(dfd, ent, &st, AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid == geteuid() && st.st_gid == gid && (st.st_mode & 07777) == mode))
+		return;
+	log_warnx("%s/%s: mode %04o uid %lu gid %lu, set back to %04o gid %lu",
+	    c->outbox, ent, (unsigned)(st.st_mode & 07777), (unsigned long)st.st_uid,
+	    (unsigned long)st.st_gid, (unsigned)mode, (unsigned long)gid);
+	/* Closed to all first, then given to its own group only. */
+	if ((fd = openat(dfd, ent, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fchmod(fd, 0600) == -1 || fchown(fd, geteuid(), gid) == -1 ||
+	    fchmod(fd, mode) == -1)
+		log_warn("%s/%s: cannot set owner and mode", c->outbox, ent);
+	if (fd != -1)
+		close(fd);
+}
+
+/*
+ * Creates the outbox if needed and puts it, and every bundle in it, back
+ * to the rule at each write; refuses a symbolic link.  0, or -1 with e set.
+ */
+static int
+settle_outbox(const struct pushconf *c, const char *name, struct err *e)
+{
+	mode_t want = c->outbox_shared ? 0711 : 0700;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (mkdir(c->outbox, 0700) == -1 && errno != EEXIST)
+		return err_set(e, "%s: %s", c->outbox, strerror(errno));
+	if ((fd = open(c->outbox, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return err_set(e, "%s: %s", c->outbox, strerror(errno));
+	if (fstat(fd, &st) == -1 || ((st.st_uid != geteuid() || st.st_gid != getegid() ||
+	    (st.st_mode & 07777) != want) && (fchown(fd, geteuid(), getegid()) == -1 ||
+	    fchmod(fd, want) == -1))) {
+		err_set(e, "%s: set owner and mode %04o: %s", c->outbox, (unsigned)want,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		err_set(e, "%s: %s", c->outbox, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		settle_entry(c, dirfd(d), de->d_name, name);
+	closedir(d);
+	return 0;
+}
+
+static int
+write_outbox(const struct pushconf *c, const struct target *t, const struct buf *b,
     struct err *e)
 {
 	char path[PATH_MAX];
-	gid_t gid = c->outbox_shared ? c->outbox_gid : getegid();
+	gid_t gid;
+	mode_t mode;
 	int lock, rc;
 
 	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST)
 		return err_set(e, "%s: %s", c->state_dir, strerror(errno));
-	if (mkdir(c->outbox, 0700) == -1 && errno != EEXIST)
-		return err_set(e, "%s: %s", c->outbox, strerror(errno));
-	if (c->outbox_shared && (chown(c->outbox, geteuid(), gid) == -1 ||
-	    chmod(c->outbox, 0750) == -1))
-		return err_set(e, "%s: %s", c->outbox, strerror(errno));
 	/* One writer at a time, so that a temp file found is a dead one's. */
 	snprintf(path, sizeof(path), "%s/outbox.lock", c->state_dir);
 	if ((lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
@@ -77,10 +161,10 @@ write_outbox(const struct pushconf *c, const char *name, const struct buf *b,
 		close(lock);
 		return -1;
 	}
-	remove_stale_temps(c->outbox, name);
-	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, name);
-	rc = file_write_atomic(path, b->data, b->len, geteuid(), gid,
-	    c->outbox_shared ? 0640 : 0600, e);
+	bundle_rule(t, &gid, &mode);
+	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, t->name);
+	rc = settle_outbox(c, t->name, e) == -1 ? -1 :
+	    file_write_atomic(path, b->data, b->len, geteuid(), gid, mode, e);
 	close(lock);
 	return rc;
 }
@@ -225,7 +309,7 @@ prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
 			goto fail;
 		}
 		if (build_sign(&g->items, j->d.t->name, sk, serial, &j->bundle, &e) == -1 ||
-		    (!dry_run && write_outbox(c, j->d.t->name, &j->bundle, &e) == -1))
+		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, &e) == -1))
 			goto fail;
 		j->ts.built = serial;
 		memcpy(j->ts.content, g->items.content, sizeof(j->ts.content));

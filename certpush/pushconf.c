@@ -18,7 +18,7 @@ static const char *const dkim_keys[] = { "name", "key", "selector", "domain",
 static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
 static const char *const target_keys[] = { "name", "type", "host", "port", "user",
     "identity", "known_hosts", "certpull_config", "certpull", "timeout", "items",
-    "endpoints", NULL };
+    "endpoints", "fetch_group", NULL };
 static const char *const target_required[] = { "name", "items", NULL };
 static const char *const ep_keys[] = { "address", "port", "sni", "starttls",
     "item", NULL };
@@ -191,8 +191,10 @@ load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 	    yconf_str(y, n, where, "certpull_config", &t->certpull_config) == -1 ||
 	    yconf_str(y, n, where, "certpull", &t->certpull) == -1 ||
 	    yconf_uint(y, n, where, "timeout", 1, 3600, &t->timeout) == -1 ||
-	    yconf_strv(y, n, where, "items", PUSH_MAX_ITEMS, &t->items, &t->nitems) == -1)
+	    yconf_strv(y, n, where, "items", PUSH_MAX_ITEMS, &t->items, &t->nitems) == -1 ||
+	    yconf_group(y, n, where, "fetch_group", &t->fetch_gid) == -1)
 		return -1;
+	t->fetch_shared = yconf_get(y, n, "fetch_group") != NULL;
 	if (t->type == TARGET_SSH && (t->host == NULL || t->identity == NULL ||
 	    t->known_hosts == NULL))
 		return yconf_error(y, n, where, "an ssh target needs host, identity "
@@ -278,7 +280,6 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	    yconf_str(y, root, "", "signing_key", &c->signing_key) == -1 ||
 	    yconf_str(y, root, "", "state_dir", &c->state_dir) == -1 ||
 	    yconf_str(y, root, "", "outbox", &c->outbox) == -1 ||
-	    yconf_group(y, root, "", "outbox_group", &c->outbox_gid) == -1 ||
 	    yconf_uint(y, root, "", "quiet_period", 0, 3600, &c->quiet_period) == -1 ||
 	    yconf_uint(y, root, "", "inconsistent_after", 1, 86400,
 	    &c->inconsistent_after) == -1 ||
@@ -288,17 +289,60 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 		return -1;
 	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpush")) == NULL)
 		return err_set(y->e, "out of memory");
-	c->outbox_shared = yconf_get(y, root, "outbox_group") != NULL;
-	/* The state directory is 0700: a fetch account could not reach inside. */
-	if (c->outbox_shared && (c->outbox == NULL ||
-	    (strncmp(c->outbox, c->state_dir, strlen(c->state_dir)) == 0 &&
-	    c->outbox[strlen(c->state_dir)] == '/')))
+	/* Kept in top_keys only to be refused with a reason, not as unknown. */
+	if (yconf_get(y, root, "outbox_group") != NULL)
 		return yconf_error(y, yconf_get(y, root, "outbox_group"), "outbox_group",
-		    "needs an outbox outside state_dir %s, which only root may enter "
-		    "(for example outbox: /var/lib/certpush-outbox)", c->state_dir);
+		    "no longer supported: one group for the whole outbox let every "
+		    "node read every other node's private keys; give each target "
+		    "that fetches its own account and fetch_group instead "
+		    "(certpush.yaml(5), fetch_group)");
 	if (c->outbox == NULL && asprintf(&c->outbox, "%s/outbox", c->state_dir) == -1) {
 		c->outbox = NULL;
 		return err_set(y->e, "out of memory");
+	}
+	return 0;
+}
+
+/* Whether path is dir or lies inside it. */
+static int
+path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * A fetch_group opens that target's bundle to one account: each node
+ * its own, or a node reads another's keys.  The outbox must then lie
+ * outside state_dir, which is 0700 and which no fetch account may enter.
+ */
+static int
+check_fetch_groups(struct yconf *y, yaml_node_t *root, struct pushconf *c)
+{
+	yaml_node_t *seq = yconf_get(y, root, "targets"), *n;
+	const struct target *t, *u;
+	char w[64];
+	size_t i, j;
+
+	for (i = 0; i < c->ntargets; i++) {
+		if (!(t = &c->targets[i])->fetch_shared)
+			continue;
+		snprintf(w, sizeof(w), "targets[%zu].fetch_group", i);
+		n = yconf_get(y, yconf_item(y, seq, i), "fetch_group");
+		for (j = 0; j < i; j++)
+			if ((u = &c->targets[j])->fetch_shared && u->fetch_gid == t->fetch_gid)
+				return yconf_error(y, n, w, "group \"%s\" is already "
+				    "target %s's: each node needs a fetch account of its "
+				    "own, or it can read the other's keys",
+				    (const char *)n->data.scalar.value, u->name);
+		if (path_within(c->outbox, c->state_dir))
+			return yconf_error(y, n, w, "needs an outbox outside "
+			    "state_dir %s, which only root may enter (for example "
+			    "outbox: /var/lib/certpush-outbox)", c->state_dir);
+		c->outbox_shared = 1;
 	}
 	return 0;
 }
@@ -333,7 +377,7 @@ load(const char *path, const char *text, size_t len, struct pushconf *c,
 		    "at least one target is needed");
 		goto fail;
 	}
-	if (check_unique(&y, c) == -1)
+	if (check_unique(&y, c) == -1 || check_fetch_groups(&y, root, c) == -1)
 		goto fail;
 	yconf_free(&y);
 	return 0;

@@ -73,6 +73,8 @@ struct target {
 	size_t		  nitems;
 	struct target_endpoint *endpoints;	/* optional */
 	size_t		  nendpoints;
+	int		  fetch_shared;	/* fetch_group given */
+	gid_t		  fetch_gid;	/* the group of this node's fetch account */
 };
 
 struct pushconf {
@@ -80,8 +82,7 @@ struct pushconf {
 	char			*signing_key;
 	char			*state_dir;
 	char			*outbox;
-	int			 outbox_shared;	/* outbox_group given */
-	gid_t			 outbox_gid;	/* group that may read the outbox */
+	int			 outbox_shared;	/* a target has a fetch_group: 0711 */
 	unsigned long		 quiet_period;	/* seconds */
 	unsigned long		 inconsistent_after; /* seconds before a half renewal is an error */
 	unsigned long		 concurrency;

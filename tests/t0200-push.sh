@@ -6,18 +6,49 @@ mail, backup1 and backup2 (each an sshd whose authorized key forces
 "certpull serve", and a HAProxy).  Then: a changed host key, a node down
 and back (daemon retry, certpull fetch over SFTP), a link cut in the
 middle of a transfer, and 32 targets: the pool runs as many at once as
-"concurrency" says, and no more (timings are in make bench).'
+"concurrency" says, and no more (timings are in make bench).
+
+certpull fetch: backup1 and backup2 each have a fetch account of their own
+on the front (the system accounts daemon and nobody), and certpush.yaml
+gives each bundle the fetch_group of its target.  The key of backup2 reads
+the bundle of backup2 and nothing else: not that of backup1 or mail, and
+not the outbox listing.'
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/lib-services.sh"
 
 test_have_prereq ROOT || skip_all "needs root"
 test_have_prereq NETNS || skip_all "cannot create network namespaces"
 test_have_prereq BUILT || skip_all "build certpush and certpull first"
-for cmd in haproxy /usr/sbin/sshd ssh-keygen socat openssl tc; do
+for cmd in haproxy /usr/sbin/sshd ssh-keygen sftp socat openssl tc; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
 NODES="mail backup1 backup2"
+
+# The fetch account of each backup node on the front, and its group:
+# accounts every Debian system has, so that the test adds none.
+declare -A FETCH_USER=([backup1]=daemon [backup2]=nobody)
+for node in backup1 backup2; do
+	id -gn "${FETCH_USER[$node]}" >/dev/null 2>&1 ||
+		skip_all "needs the account ${FETCH_USER[$node]}"
+done
+
+# fetch_group NODE: the certpush.yaml line giving NODE's bundle to its account.
+fetch_group () {
+	echo "    fetch_group: $(id -gn "${FETCH_USER[$1]}")"
+}
+
+# sftp_as NODE COMMAND: one SFTP command on the front with NODE's fetch key
+# and account, through OpenSSH's sftp; fails if the command fails.
+sftp_as () {
+	local dir=$TRASH/front/sftpd
+	echo "$2" >sftp.batch &&
+	timeout 30 sftp -F /dev/null -b sftp.batch -i "keys/fetch-$1" -P "$(cat "$dir/port")" \
+		-o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=5 \
+		-o UserKnownHostsFile="$TRASH/keys/front_known_hosts" \
+		-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
+		"${FETCH_USER[$1]}@$(netns_addr front)"
+}
 
 push () {
 	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
@@ -93,7 +124,9 @@ test_expect_success 'setup: CA, keys, four nodes' '
 	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
 	pub=$(sed -n "s/^- //p" keygen.out) &&
 	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
-	ssh-keygen -q -t ed25519 -N "" -C fetch -f keys/fetch_ed25519 &&
+	for node in backup1 backup2; do
+		ssh-keygen -q -t ed25519 -N "" -C "fetch@$node" -f "keys/fetch-$node" || return 1
+	done &&
 	start_node front 1 && start_node mail 2 &&
 	start_node backup1 3 && start_node backup2 4 &&
 	for node in $NODES; do
@@ -109,6 +142,7 @@ test_expect_success 'setup: certpush.yaml with a local and three ssh targets' '
 		cat <<-EOF &&
 		signing_key: $TRASH/keys/signing.key
 		state_dir: $TRASH/state
+		outbox: $TRASH/outbox
 		concurrency: 8
 		certificates:
 		  - name: www
@@ -123,8 +157,8 @@ test_expect_success 'setup: certpush.yaml with a local and three ssh targets' '
 		    items: [www]
 		EOF
 		target mail "$(netns_addr mail)" 22 &&
-		target backup1 "$(netns_addr backup1)" 22 &&
-		target backup2 "$(netns_addr backup2)" 22
+		target backup1 "$(netns_addr backup1)" 22 && fetch_group backup1 &&
+		target backup2 "$(netns_addr backup2)" 22 && fetch_group backup2
 	} >certpush.yaml &&
 	push check-config
 '
@@ -205,17 +239,44 @@ test_expect_success 'node back: the daemon retries it within the backoff bound' 
 	cat "$TRASH/certpush-run.log"
 '
 
+# The front's SFTP server: one account per backup node, each with only
+# that node's key, read-only SFTP and nothing else.
+test_expect_success 'setup: the front serves SFTP to one fetch account per node' '
+	dir=$TRASH/front/sftpd && mkdir -p "$dir" &&
+	for node in backup1 backup2; do
+		echo "restrict,command=\"internal-sftp -R\" $(cat keys/fetch-$node.pub)" \
+			>"$dir/authorized_keys.${FETCH_USER[$node]}" &&
+		chmod 0644 "$dir/authorized_keys.${FETCH_USER[$node]}" || return 1
+	done &&
+	SSHD_PORT=2222 SSHD_EXTRA="Subsystem sftp internal-sftp
+Match User *,!root
+	AuthorizedKeysFile $dir/authorized_keys.%u" \
+		sshd_start front "$dir" "# root may not log in here" &&
+	sshd_known_hosts_line "$(netns_addr front)" "$dir" >keys/front_known_hosts
+'
+
+test_expect_success 'the outbox: 0711, the bundle of a fetching node 0640 to its group only' '
+	test_file_mode outbox 0711 && test_file_owner outbox root:root &&
+	for node in backup1 backup2; do
+		test_file_mode outbox/$node.bundle 0640 &&
+		test_file_owner outbox/$node.bundle "root:$(id -gn "${FETCH_USER[$node]}")" ||
+		return 1
+	done &&
+	for node in front mail; do
+		test_file_mode outbox/$node.bundle 0600 &&
+		test_file_owner outbox/$node.bundle root:root || return 1
+	done
+'
+
 test_expect_success 'certpull fetch brings a node that missed a push up to date (SFTP)' '
-	SSHD_PORT=2222 SSHD_EXTRA="Subsystem sftp internal-sftp" sshd_start front "$TRASH/front/sftpd" \
-		"restrict,command=\"internal-sftp\" $(cat keys/fetch_ed25519.pub)" &&
-	sshd_known_hosts_line "$(netns_addr front)" "$TRASH/front/sftpd" >keys/front_known_hosts &&
 	cat >>backup2/certpull.yaml <<-EOF &&
 	fetch:
 	  host: $(netns_addr front)
 	  port: 2222
-	  identity: $TRASH/keys/fetch_ed25519
+	  user: ${FETCH_USER[backup2]}
+	  identity: $TRASH/keys/fetch-backup2
 	  known_hosts: $TRASH/keys/front_known_hosts
-	  path: $TRASH/state/outbox/backup2.bundle
+	  path: $TRASH/outbox/backup2.bundle
 	  timeout: 20
 	EOF
 	new_leaf e &&
@@ -228,6 +289,32 @@ test_expect_success 'certpull fetch brings a node that missed a push up to date 
 	grep "fetch: installed serial" out &&
 	serves backup2 e &&
 	test_expect_code 2 pull backup2 fetch
+'
+
+test_expect_success 'a node fetches its own bundle only: that of another is refused by the front' '
+	serial=$(installed_serial backup2) &&
+	sed "s|outbox/backup2.bundle|outbox/backup1.bundle|" backup2/certpull.yaml \
+		>backup2/other.yaml &&
+	test_expect_code 1 netns_exec backup2 "$CERTPULL" -c "$TRASH/backup2/other.yaml" \
+		fetch >out 2>err 7>&- 8>&- &&
+	cat err &&
+	grep -E "backup1\.bundle.*(error 3|[Pp]ermission denied)" err &&
+	test "$(installed_serial backup2)" = "$serial" && serves backup2 e &&
+	# The same through OpenSSH: backup2 reads its own, no other, lists nothing.
+	sftp_as backup2 "get $TRASH/outbox/backup2.bundle own.bundle" &&
+	cmp own.bundle outbox/backup2.bundle &&
+	for other in backup1 mail front; do
+		test_must_fail sftp_as backup2 "get $TRASH/outbox/$other.bundle stolen" \
+			2>err && grep "Permission denied" err &&
+		test_path_is_missing stolen || return 1
+	done &&
+	test_must_fail sftp_as backup2 "ls -a $TRASH/outbox" >out 2>err &&
+	grep -i "permission denied" err && ! grep "\.bundle" out &&
+	# backup1 reads its own with its own account, not that of backup2.
+	sftp_as backup1 "get $TRASH/outbox/backup1.bundle own1.bundle" &&
+	cmp own1.bundle outbox/backup1.bundle &&
+	test_must_fail sftp_as backup1 "get $TRASH/outbox/backup2.bundle stolen" 2>err &&
+	test_path_is_missing stolen
 '
 
 test_expect_success 'fetch with a wrong host key for the front is refused' '

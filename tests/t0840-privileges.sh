@@ -211,6 +211,74 @@ test_expect_success 'strace: certpush --now, certpull (local target), bundle and
 	check_creates keygen.trace && test_file_mode keys/another.key 0600
 '
 
+# fetch.yaml: certpush.yaml with an outbox for fetch accounts: mail's
+# bundle for group postfix, mx2's for nobody's group, mx3 without any.
+# mx2 and mx3 are down (a closed port): their bundles still go to the outbox.
+# One target at a time: strace would split the lines of parallel threads.
+fetch_conf () {
+	sed "s|^state_dir: .*|&\noutbox: $TRASH/fbox\nconcurrency: 1|" certpush.yaml &&
+	echo "    fetch_group: postfix" &&
+	for node in mx2 mx3; do
+		cat <<-EOF
+		  - name: $node
+		    host: 127.0.0.1
+		    port: 1
+		    identity: $TRASH/keys/mx_ed25519
+		    known_hosts: $TRASH/keys/mx_known_hosts
+		    timeout: 5
+		    items: [www]
+		EOF
+	done | sed "/name: mx2/,/items:/ s/^    items: .*/&\n    fetch_group: $(id -gn nobody)/"
+}
+
+test_expect_success 'fetch groups: outbox 0711, each bundle open to its own group only, from its creation' '
+	ssh-keygen -q -t ed25519 -N "" -f keys/mx_ed25519 && : >keys/mx_known_hosts &&
+	fetch_conf >fetch.yaml && cat fetch.yaml &&
+	"$CERTPUSH" -c fetch.yaml check-config &&
+	test_expect_code 1 strace_ fetch.trace "$CERTPUSH" -c fetch.yaml --now >out &&
+	cat out &&
+	grep -q "fbox/\.mx2\.bundle\." fetch.trace && check_creates fetch.trace &&
+	test_file_mode fbox 0711 && test_file_owner fbox root:root &&
+	test_file_mode fbox/mail.bundle 0640 && test_file_owner fbox/mail.bundle root:postfix &&
+	test_file_mode fbox/mx2.bundle 0640 &&
+	test_file_owner fbox/mx2.bundle "root:$(id -gn nobody)" &&
+	test_file_mode fbox/mx3.bundle 0600 && test_file_owner fbox/mx3.bundle root:root &&
+	# No account but root may list it, nor read a bundle of another group.
+	test_must_fail setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups \
+		ls fbox &&
+	test_must_fail setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups \
+		cat fbox/mail.bundle >stolen && ! test -s stolen &&
+	setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups \
+		cat fbox/mx2.bundle >own && cmp own fbox/mx2.bundle
+'
+
+test_expect_success 'fetch groups: the next write puts an opened outbox and its bundles back' '
+	chmod 0755 fbox && chmod 0644 fbox/mx3.bundle && chgrp "$(id -gn nobody)" fbox/mail.bundle &&
+	chmod 0666 fbox/mx2.bundle &&
+	# A bundle of a target no longer configured, and a temp file of one.
+	install -m 0640 -g postfix /dev/null fbox/gone.bundle &&
+	install -m 0644 /dev/null fbox/.mx3.bundle.AbC123 &&
+	install -m 0644 /dev/null fbox/notes.txt &&
+	"$CERTPUSH" -c fetch.yaml --now --target mail >out 2>err &&
+	cat err &&
+	test_file_mode fbox 0711 &&
+	test_file_mode fbox/mail.bundle 0640 && test_file_owner fbox/mail.bundle root:postfix &&
+	test_file_mode fbox/mx2.bundle 0640 &&
+	test_file_owner fbox/mx2.bundle "root:$(id -gn nobody)" &&
+	test_file_mode fbox/mx3.bundle 0600 && test_file_mode fbox/.mx3.bundle.AbC123 0600 &&
+	test_file_mode fbox/gone.bundle 0600 && test_file_owner fbox/gone.bundle root:root &&
+	grep "fbox/mx3.bundle: mode 0644 .* set back to 0600" err &&
+	# Not a bundle: left as it is.
+	test_file_mode fbox/notes.txt 0644 &&
+	# Without fetch groups the outbox closes again: 0700, every bundle 0600.
+	sed "/fetch_group/d" fetch.yaml >closed.yaml &&
+	"$CERTPUSH" -c closed.yaml --now --target mail >out 2>err &&
+	test_file_mode fbox 0700 &&
+	for f in fbox/*.bundle; do
+		test_file_mode "$f" 0600 && test_file_owner "$f" root:root || return 1
+	done
+'
+
 test_expect_success 'a signing key open to group or others is refused, naming its mode' '
 	use_leaf b && n=0 &&
 	for mode in 0640 0604 0644 0660 0606 0601 0620 0602; do

@@ -258,6 +258,33 @@ static const struct conf_case cases[] = {
 	{ "push: a certificate and a dkim key share a name", PUSH, PUSH_MIN
 	    "dkim:\n  - name: c\n    key: /d.key\n    selector: s\n    domain: d.example\n",
 	    ": item name \"c\" is used twice" },
+	{ "push: outbox_group (one group for every node's keys)", PUSH, PUSH_MIN
+	    "outbox: /srv/outbox\noutbox_group: root\n",
+	    ":11:15: outbox_group: no longer supported: one group for the whole "
+	    "outbox let every node read every other node's private keys; give "
+	    "each target that fetches its own account and fetch_group instead "
+	    "(certpush.yaml(5), fetch_group)" },
+	{ "push: unknown fetch_group", PUSH, "outbox: /srv/outbox\n" PUSH_MIN
+	    "    fetch_group: no-such-group-certpush\n",
+	    ":11:18: targets[0].fetch_group: unknown group \"no-such-group-certpush\"" },
+	{ "push: fetch_group with the outbox in state_dir (default)", PUSH, PUSH_MIN
+	    "    fetch_group: root\n",
+	    ":10:18: targets[0].fetch_group: needs an outbox outside state_dir "
+	    "/var/lib/certpush, which only root may enter (for example outbox: "
+	    "/var/lib/certpush-outbox)" },
+	{ "push: fetch_group with the outbox in state_dir (given)", PUSH,
+	    "state_dir: /srv/cp/\noutbox: /srv/cp/out\n" PUSH_MIN "    fetch_group: root\n",
+	    ":12:18: targets[0].fetch_group: needs an outbox outside state_dir "
+	    "/srv/cp/, which only root may enter (for example outbox: "
+	    "/var/lib/certpush-outbox)" },
+	{ "push: fetch_group is state_dir itself", PUSH,
+	    "state_dir: /srv/cp\noutbox: /srv/cp\n" PUSH_MIN "    fetch_group: root\n",
+	    ":12:18: targets[0].fetch_group: needs an outbox outside state_dir..." },
+	{ "push: two targets share a fetch_group", PUSH, "outbox: /srv/outbox\n"
+	    PUSH_MIN "    fetch_group: root\n  - name: u\n    type: local\n"
+	    "    items: [c]\n    fetch_group: \"0\"\n",
+	    ":15:18: targets[1].fetch_group: group \"0\" is already target t's: each "
+	    "node needs a fetch account of its own, or it can read the other's keys" },
 
 	/* ---- certpull.yaml ---- */
 	{ "pull: YAML syntax error", PULL, "node: mail\nservices: [\n",
@@ -612,6 +639,33 @@ test_push_defaults(void **state)
 	pushconf_free(&c);
 }
 
+/* fetch_group: per target, resolved; the outbox opens only with one. */
+static void
+test_push_fetch_groups(void **state)
+{
+	char path[TU_PATH_MAX];
+	struct pushconf c;
+	struct err e;
+
+	(void)state;
+	write_conf("certpush.yaml", "state_dir: /var/lib/cp\n"
+	    "outbox: /var/lib/cp-outbox\n" PUSH_MIN "    fetch_group: \"0\"\n"
+	    "  - name: u\n    type: local\n    items: [c]\n", 0600, path);
+	if (pushconf_load(path, &c, &e) == -1)
+		fail_msg("%s", e.msg);
+	assert_true(c.outbox_shared);
+	assert_true(c.targets[0].fetch_shared);
+	assert_int_equal(c.targets[0].fetch_gid, 0);
+	assert_false(c.targets[1].fetch_shared);
+	pushconf_free(&c);
+	write_conf("certpush.yaml", "outbox: /var/lib/cp-outbox\n" PUSH_MIN, 0600, path);
+	if (pushconf_load(path, &c, &e) == -1)
+		fail_msg("%s", e.msg);
+	assert_false(c.outbox_shared);
+	assert_false(c.targets[0].fetch_shared);
+	pushconf_free(&c);
+}
+
 static void
 test_good_pull(void **state)
 {
@@ -826,6 +880,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_config_symlink_and_missing),
 	cmocka_unit_test(test_good_push),
 	cmocka_unit_test(test_push_defaults),
+	cmocka_unit_test(test_push_fetch_groups),
 	cmocka_unit_test(test_good_pull),
 	cmocka_unit_test(test_pull_defaults),
 	cmocka_unit_test(test_conf_examples),
