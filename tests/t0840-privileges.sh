@@ -6,6 +6,9 @@ the destination and state directories, its mode the moment it appears,
 and the order of its events: owner and mode set before the first byte)
 and traced with strace (every file certpull, certpush and certpush keygen
 create is O_EXCL 0600, given its owner and mode before the first write).
+With fetch groups the outbox is 0711 (nobody lists it) and each bundle
+0640 to the group of its own target only, or 0600, from its creation; the next
+write puts back an outbox and bundles an operator opened.
 A signing key open to the group or others, owned by another user or
 reached through a symbolic link is refused, naming the reason; so is a
 certpull.yaml asking for a key file readable by others.  Through sshd,
