@@ -1,5 +1,6 @@
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -7,6 +8,7 @@
 #include "cert.h"
 #include "fsutil.h"
 #include "json.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "state.h"
 #include "status.h"
@@ -117,6 +119,105 @@ last_outcome(const struct pullconf *c, struct buf *out)
 		out->len--;
 }
 
+/* The last outcome's fields that its text shows, and its lines so far. */
+struct last_text {
+	char		result[16];
+	char		step[32];
+	char		error[512];
+	char		files[24];
+	char		serial[24];
+	char		time[24];
+	struct buf	lines;		/* one per service and endpoint */
+};
+
+/* Copies value into dst, control characters as '?': a line stays a line. */
+static void
+copy_plain(char *dst, size_t size, const char *value)
+{
+	size_t i;
+
+	snprintf(dst, size, "%s", value);
+	for (i = 0; dst[i] != '\0'; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+static void
+on_last(void *arg, const char *path, const char *value, int is_string)
+{
+	static const struct { const char *path, *before, *after; } parts[] = {
+		{ "services.name", "\n  service ", "" },
+		{ "services.result", ": ", "" },
+		{ "services.detail", " (", ")" },
+		{ "served.endpoint", "\n  endpoint ", "" },
+		{ "served.fingerprint", " served ", "" },
+	};
+	struct last_text *l = arg;
+	char v[512];
+	size_t i;
+
+	copy_plain(v, sizeof(v), value);
+	if (strcmp(path, "result") == 0)
+		snprintf(l->result, sizeof(l->result), "%s", v);
+	else if (strcmp(path, "step") == 0 && is_string)
+		snprintf(l->step, sizeof(l->step), "%s", v);
+	else if (strcmp(path, "error") == 0 && is_string)
+		snprintf(l->error, sizeof(l->error), "%s", v);
+	else if (strcmp(path, "files") == 0 && is_string)
+		snprintf(l->files, sizeof(l->files), "%s", v);
+	else if (strcmp(path, "serial") == 0)
+		snprintf(l->serial, sizeof(l->serial), "%s", v);
+	else if (strcmp(path, "time") == 0)
+		snprintf(l->time, sizeof(l->time), "%s", v);
+	else if (strcmp(path, "served.ok") == 0)
+		buf_add_str(&l->lines, strcmp(v, "true") == 0 ? " (expected)" :
+		    " (NOT the expected certificate)");
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (strcmp(path, parts[i].path) == 0 && (v[0] != '\0' || i != 2)) {
+			buf_add_str(&l->lines, parts[i].before);
+			buf_add_str(&l->lines, v[0] ? v : "nothing");
+			buf_add_str(&l->lines, parts[i].after);
+		}
+}
+
+/* The stored last outcome as text: what happened, when, and to what. */
+static void
+print_last_text(const struct buf *last)
+{
+	static const struct { const char *word, *text; } left[] = {
+		{ "untouched", "nothing changed" },
+		{ "restored", "previous files restored" },
+		{ "restore-pending", "the next run restores the previous files" },
+	};
+	struct last_text l = { .lines = { 0 } };
+	char when[32] = "?";
+	time_t t;
+	struct tm tm;
+	size_t i;
+
+	if (last->len == 4 && memcmp(last->data, "null", 4) == 0) {
+		printf("last install: none\n");
+		return;
+	}
+	if (json_scan((const char *)last->data, last->len, on_last, &l) == -1) {
+		printf("last install: unreadable (not one JSON object)\n");
+		buf_free(&l.lines);
+		return;
+	}
+	t = (time_t)strtoll(l.time, NULL, 10);
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (strcmp(l.result, "failed") == 0) {
+		printf("last install: failed at %s, %s: %s", when, l.step, l.error);
+		for (i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+			if (strcmp(l.files, left[i].word) == 0)
+				printf(" (%s)", left[i].text);
+	} else
+		printf("last install: %s serial %s at %s", l.result, l.serial, when);
+	printf("%.*s\n", (int)l.lines.len, l.lines.len ? (char *)l.lines.data : "");
+	buf_free(&l.lines);
+}
+
 int
 print_status(const struct pullconf *c, int json)
 {
@@ -160,7 +261,7 @@ print_status(const struct pullconf *c, int json)
 	if (json)
 		fwrite(b.data, 1, b.len, stdout);
 	else
-		printf("last install: %.*s\n", (int)last.len, (char *)last.data);
+		print_last_text(&last);
 	buf_free(&b);
 	buf_free(&last);
 	return 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -172,12 +173,14 @@ daemon_run(const char *config_path)
 	struct err e;
 	struct stuck stuck = { 0, 0 };
 	long wait;
-	int pending = 1;
+	int pending = 1, lock;
 
 	if (pushconf_load(config_path, &c, &e) == -1) {
 		log_warnx("%s", e.msg);
 		return 1;
 	}
+	if ((lock = push_daemon_lock(&c, &e)) == -1)
+		log_warnx("%s", e.msg);
 	install_signals();
 	rewatch(&c);
 	log_info("watching %zu certificates and %zu DKIM keys for %zu targets",
@@ -218,6 +221,8 @@ daemon_run(const char *config_path)
 	}
 	log_info("stopping");
 	watch_close();
+	if (lock != -1)
+		close(lock);
 	pushconf_free(&c);
 	return 0;
 }

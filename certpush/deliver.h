@@ -27,7 +27,7 @@ struct delivery {
 	enum delivery_result	 result;
 	uint64_t		 serial;	/* as reported by the target */
 	char			 fingerprint[CERT_FPR_LEN];	/* first served */
-	char			 error[512];
+	char			 error[1024];
 	long long		 ms;
 };
 

@@ -350,7 +350,7 @@ record(const struct pushconf *c, struct job *j, int dry_run)
 static void
 report_text(const struct job *j, size_t n, int to_log)
 {
-	char line[1024];
+	char line[1200];
 	size_t i, ok = 0;
 
 	for (i = 0; i <= n; i++) {
@@ -517,13 +517,50 @@ push_next_retry(const struct pushconf *c)
 }
 
 int
+push_daemon_lock(const struct pushconf *c, struct err *e)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST)
+		return err_set(e, "%s: %s", c->state_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/daemon.lock", c->state_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		err_set(e, "%s: %s (is another certpush run watching the same state?)",
+		    path, errno == EWOULDBLOCK ? "held by another process" :
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 if a certpush run holds STATE/daemon.lock, 0 if not (or unknown). */
+static int
+daemon_running(const struct pushconf *c)
+{
+	char path[PATH_MAX];
+	int fd, held;
+
+	snprintf(path, sizeof(path), "%s/daemon.lock", c->state_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+int
 push_status(const struct pushconf *c, int json)
 {
 	struct buf b = { 0 };
 	struct tstate ts;
 	uint64_t current;
 	struct err e;
-	size_t i;
+	size_t i, waiting = 0;
+	int daemon = daemon_running(c);
 
 	if (serial_last(c->state_dir, &current, &e) == -1) {
 		log_warnx("%s", e.msg);
@@ -531,6 +568,7 @@ push_status(const struct pushconf *c, int json)
 	}
 	buf_add_u8(&b, '{');
 	json_kv_u64(&b, "last_serial", current);
+	buf_add_str(&b, daemon ? ",\"daemon\":true" : ",\"daemon\":false");
 	buf_add_str(&b, ",\"targets\":[");
 	if (!json)
 		printf("%-16s %-12s %-12s %-7s %-20s %-20s %s\n", "TARGET", "DELIVERED",
@@ -545,6 +583,11 @@ push_status(const struct pushconf *c, int json)
 		strftime(ok, sizeof(ok), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ts.success, &tm));
 		strftime(retry, sizeof(retry), "%Y-%m-%dT%H:%M:%SZ",
 		    gmtime_r(&ts.next_retry, &tm));
+		/* Without a daemon, nobody makes a scheduled retry. */
+		if (ts.next_retry != 0 && ts.delivered < ts.built && !daemon) {
+			snprintf(retry, sizeof(retry), "none: no daemon");
+			waiting++;
+		}
 		if (!json)
 			printf("%-16s %-12" PRIu64 " %-12" PRIu64 " %-7s %-20s %-20s %s\n",
 			    name, ts.delivered, ts.built, ts.built == 0 ? "NEVER" :
@@ -570,6 +613,10 @@ push_status(const struct pushconf *c, int json)
 	buf_add_str(&b, "]}\n");
 	if (json)
 		fwrite(b.data, 1, b.len, stdout);
+	else if (waiting > 0)
+		printf("no certpush run (the daemon) is running for %s: %zu target%s behind "
+		    "will be retried only by the next certpush --now, or once the daemon "
+		    "is started\n", c->state_dir, waiting, waiting == 1 ? "" : "s");
 	buf_free(&b);
 	return 0;
 }

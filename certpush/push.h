@@ -26,6 +26,12 @@ struct push_opts {
 int	push_now(const struct pushconf *c, const struct push_opts *o);
 /* The earliest scheduled retry over all targets, or 0 if none. */
 time_t	push_next_retry(const struct pushconf *c);
+/*
+ * STATE/daemon.lock, locked by certpush run for as long as it runs, so
+ * that status can say whether anyone will make the retries it shows.
+ * Returns the open, locked fd, or -1 with e set (another holds it).
+ */
+int	push_daemon_lock(const struct pushconf *c, struct err *e);
 /* Prints every target's delivery state.  Returns 0 or 1. */
 int	push_status(const struct pushconf *c, int json);
 

@@ -69,7 +69,7 @@ int
 tstate_save(const char *state_dir, const char *name, const struct tstate *ts,
     struct err *e)
 {
-	char path[PATH_MAX], dir[PATH_MAX], text[1200], error[sizeof(ts->error)];
+	char path[PATH_MAX], dir[PATH_MAX], text[2048], error[sizeof(ts->error)];
 	char content[65];
 	size_t i;
 

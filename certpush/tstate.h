@@ -19,7 +19,7 @@ struct tstate {
 	time_t		success;	/* time of the last success, 0 if never */
 	unsigned	attempts;	/* failures in a row */
 	time_t		next_retry;	/* 0: none scheduled */
-	char		error[512];	/* last error, "" after a success */
+	char		error[1024];	/* last error, "" after a success */
 };
 
 /* Loads NAME's state (zeroes if none).  0, or -1 with e set. */

@@ -2,6 +2,7 @@
  * The audit's outputs: the table, JSON, Prometheus text exposition and
  * the Nagios plugin line, and writing them out.  See audit.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,7 +580,9 @@ audit_output(const struct audit_ctx *a, struct audit_list *l)
 			log_warnx("audit: %s", e.msg);
 			rc = VERDICT_UNKNOWN;
 		}
-	} else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+	} else if ((fwrite(out.data, 1, out.len, stdout) != out.len ||
+	    fflush(stdout) != 0) && errno != EPIPE) {
+		/* A reader that stopped early ("| head") is not an error to report. */
 		log_warn("audit: standard output");
 		rc = VERDICT_UNKNOWN;
 	}

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 struct err {
-	char msg[512];
+	char msg[1024];
 };
 
 /* Sets the message; always returns -1 so that "return err_set(...)" reads well. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <libssh2_sftp.h>
+#include <openssl/evp.h>
 
 #include "clock.h"
 #include "fsutil.h"
@@ -98,6 +99,67 @@ knownhost_type(int hostkey_type)
 	return 0;
 }
 
+/* The key type's name as OpenSSH writes it, for the messages. */
+static const char *
+hostkey_name(int type)
+{
+	switch (type) {
+	case LIBSSH2_HOSTKEY_TYPE_ED25519:
+		return "ed25519";
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+		return "ecdsa";
+	case LIBSSH2_HOSTKEY_TYPE_RSA:
+		return "rsa";
+	}
+	return "unknown";
+}
+
+/* The offered key's fingerprint as ssh-keygen -l prints it ("SHA256:..."). */
+static void
+hostkey_fingerprint(LIBSSH2_SESSION *s, char out[64])
+{
+	const unsigned char *h = (const unsigned char *)libssh2_hostkey_hash(s,
+	    LIBSSH2_HOSTKEY_HASH_SHA256);
+	char b64[48];
+	int n;
+
+	snprintf(out, 64, "SHA256:?");
+	if (h == NULL || (n = EVP_EncodeBlock((unsigned char *)b64, h, 32)) <= 0)
+		return;
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	snprintf(out, 64, "SHA256:%.*s", n, b64);
+}
+
+/*
+ * A changed key is refused; the message names the key offered and the
+ * commands that accept it once the operator has compared it on the node.
+ */
+static int
+host_key_mismatch(struct ssh_conn *c, const struct ssh_target *t, int type,
+    struct err *e)
+{
+	char fpr[64], name[300], port[16] = "";
+
+	hostkey_fingerprint(c->session, fpr);
+	if (t->port == 22)
+		snprintf(name, sizeof(name), "%s", t->host);
+	else {
+		snprintf(name, sizeof(name), "[%s]:%u", t->host, t->port);
+		snprintf(port, sizeof(port), "-p %u ", t->port);
+	}
+	/* The known_hosts path twice: struct err holds 1024 bytes. */
+	return err_set(e, "HOST KEY MISMATCH for %s port %u: it offers %s key %s, not "
+	    "the key in known_hosts: possible man-in-the-middle attack; refusing to "
+	    "connect. If the node's key was changed, compare with ssh-keygen -lf "
+	    "/etc/ssh/ssh_host_%s_key.pub on the node, then: ssh-keygen -R '%s' -f %s "
+	    "&& ssh-keyscan %s-t %s %s >>%s", t->host, t->port, hostkey_name(type), fpr,
+	    hostkey_name(type), name, t->known_hosts, port, hostkey_name(type), t->host,
+	    t->known_hosts);
+}
+
 static int
 check_host_key(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 {
@@ -125,9 +187,7 @@ check_host_key(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
 		return 0;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-		return err_set(e, "HOST KEY MISMATCH for %s port %u: the key differs from "
-		    "%s: possible man-in-the-middle attack; refusing to connect",
-		    t->host, t->port, t->known_hosts);
+		return host_key_mismatch(c, t, type, e);
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
 		return err_set(e, "%s port %u: host key (type %d) not in %s; add it with "
 		    "ssh-keyscan -t ed25519", t->host, t->port, type, t->known_hosts);

@@ -158,4 +158,64 @@ test_expect_success 'dry run: a node whose certpull does not know the verify req
 	test_cmp expect old.err
 '
 
+test_expect_success 'status without a daemon: nobody retries, and it says so' '
+	pull_conf mail opendkm-nobody &&
+	test_when_finished "pull_conf mail" &&
+	test_must_fail push --now --target mail >/dev/null &&
+	push status >nodaemon.out &&
+	cat nodaemon.out &&
+	grep -E "^mail +[0-9]+ +[0-9]+ +BEHIND +[0-9TZ:-]+ +none: no daemon +config: " nodaemon.out &&
+	grep -Fx "no certpush run (the daemon) is running for $TRASH/state: 1 target behind will be retried only by the next certpush --now, or once the daemon is started" nodaemon.out &&
+	push status --json >nodaemon.json &&
+	grep -F "\"daemon\":false" nodaemon.json
+'
+
+test_expect_success 'certpull status: the last outcome as text, --json as JSON' '
+	netns_exec mail "$CERTPULL" -c mail/certpull.yaml status >pstatus.out &&
+	cat pstatus.out &&
+	grep -E "^last install: failed at [0-9TZ:-]+, reload: " pstatus.out &&
+	push --now --target mail >/dev/null &&
+	netns_exec mail "$CERTPULL" -c mail/certpull.yaml status >pstatus.out &&
+	grep -E "^last install: installed serial [0-9]+ at [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$" pstatus.out &&
+	grep -Fx "  service web: reloaded (reload command)" pstatus.out &&
+	netns_exec mail "$CERTPULL" -c mail/certpull.yaml status --json >pstatus.json &&
+	grep -F ",\"last\":{\"node\":\"mail\"," pstatus.json
+'
+
+test_expect_success 'a failed reload, in certpull status' '
+	pull_conf mail root /bin/false &&
+	test_when_finished "pull_conf mail" &&
+	make_cert ca d "DNS:www.test" >/dev/null && source_leaf ca d &&
+	test_must_fail push --now --target mail >/dev/null &&
+	netns_exec mail "$CERTPULL" -c mail/certpull.yaml status >pfail.out &&
+	cat pfail.out &&
+	grep -E "^last install: failed at [0-9TZ:-]+, reload: web: reload failed: /bin/false exited with status 1 \(previous files restored\)$" pfail.out &&
+	grep "^  service web: rolled-back" pfail.out
+'
+
+test_expect_success 'audit --prometheus into a closed pipe: no error on stderr' '
+	{ netns_exec front perl -e "pipe(my \$r, my \$w) or die; close \$r; open(STDOUT, \">&\", \$w) or die; exec @ARGV or die" \
+		"$CERTPUSH" -c "$TRASH/certpush.yaml" audit --prometheus 2>pipe.err 7>&- 8>&- || :; } &&
+	cat pipe.err &&
+	! grep -i "broken pipe\|standard output" pipe.err
+'
+
+test_expect_success 'a changed host key: the offered fingerprint, and the command that accepts it' '
+	cp keys/known_hosts keys/known_hosts.good &&
+	test_when_finished "cp keys/known_hosts.good keys/known_hosts" &&
+	ssh-keygen -q -t ed25519 -N "" -f other_host_key &&
+	echo "$(netns_addr mail) $(cut -d" " -f1,2 other_host_key.pub)" >keys/known_hosts &&
+	test_must_fail push --now --target mail >hk.out &&
+	cat hk.out &&
+	fpr=$(ssh-keygen -lf mail/sshd/ssh_host_ed25519_key.pub | cut -d" " -f2) &&
+	addr=$(netns_addr mail) && kh=$TRASH/keys/known_hosts &&
+	echo "HOST KEY MISMATCH for $addr port 22: it offers ed25519 key $fpr, not the key in known_hosts: possible man-in-the-middle attack; refusing to connect. If the node'"'"'s key was changed, compare with ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the node, then: ssh-keygen -R '"'"'$addr'"'"' -f $kh && ssh-keyscan -t ed25519 $addr >>$kh" >expect &&
+	sed -n "s/^mail .*  error: //p" hk.out >actual &&
+	test_cmp expect actual &&
+	cmd=$(sed -n "s/.*, then: //p" actual) &&
+	netns_exec front sh -c "$cmd" 7>&- 8>&- &&
+	push --now --target mail >hk2.out &&
+	grep "1 of 1 targets ok" hk2.out
+'
+
 test_done
