@@ -6,6 +6,7 @@
 #include "audit_pull.h"
 #include "fsutil.h"
 #include "log.h"
+#include "pkcs12.h"
 #include "pullconf.h"
 
 #define INSTALLED_CAP	(1024 * 1024)
@@ -36,7 +37,8 @@ struct ep_job {
 static int
 has_leaf(enum file_format f)
 {
-	return f == FMT_HAPROXY || f == FMT_KEY_CHAIN || f == FMT_FULLCHAIN || f == FMT_CERT;
+	return f == FMT_HAPROXY || f == FMT_KEY_CHAIN || f == FMT_FULLCHAIN ||
+	    f == FMT_CERT || f == FMT_PKCS12;
 }
 
 /* The private key of item in a key file of service s, or NULL. */
@@ -81,7 +83,8 @@ audit_cert_file(const struct audit_ctx *a, struct audit_line *line,
     struct seen_file *sf, const struct buf *b)
 {
 	const struct svc_file *f = sf->f;
-	int inline_key = f->format == FMT_HAPROXY || f->format == FMT_KEY_CHAIN;
+	int inline_key = f->format == FMT_HAPROXY || f->format == FMT_KEY_CHAIN ||
+	    f->format == FMT_PKCS12;
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	EVP_PKEY *key = NULL;
 	struct err e;
@@ -122,6 +125,7 @@ audit_installed_file(const struct audit_ctx *a, struct audit_list *l,
     struct seen_file *sf)
 {
 	struct buf b = { .secret = format_is_secret(sf->f->format) };
+	struct buf pem = { .secret = 1 };
 	struct audit_line *line;
 	struct err e;
 
@@ -134,9 +138,14 @@ audit_installed_file(const struct audit_ctx *a, struct audit_list *l,
 		audit_problem(line, VERDICT_CRITICAL, "empty file");
 	else if (sf->f->format == FMT_KEY || sf->f->format == FMT_DKIM)
 		audit_key_file(line, sf->f, &b);
-	else
+	else if (sf->f->format != FMT_PKCS12)
 		audit_cert_file(a, line, sf, &b);
+	else if (pkcs12_as_pem(sf->f, b.data, b.len, &pem, &e) == -1)
+		audit_problem(line, VERDICT_CRITICAL, "%s", e.msg);
+	else
+		audit_cert_file(a, line, sf, &pem);
 	buf_free(&b);
+	buf_free(&pem);
 }
 
 /* Every file of an item must hold the same leaf: compare with the first. */

@@ -165,6 +165,34 @@ install_recover_locked(const struct pullconf *c, struct err *e)
 	return rc;
 }
 
+/*
+ * A pkcs12 file is salted anew at each render: where the file on disk
+ * already holds the same certificates and key, keep its bytes, so that an
+ * unchanged bundle leaves it (and its service) alone.
+ */
+static void
+keep_equivalent(struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		struct txn_file *tf = &t->files[i];
+		struct buf same = { .secret = 1 };
+
+		if (!tf->changed || !tf->existed || tf->f->format != FMT_PKCS12 ||
+		    !render_same_content(tf->f, &tf->old, &tf->new))
+			continue;
+		if (buf_add(&same, tf->old.data, tf->old.len) == -1) {
+			buf_free(&same);
+			continue;	/* out of memory: rewrite it, as rendered */
+		}
+		buf_free(&tf->new);
+		tf->new = same;
+		tf->changed = tf->old_uid != tf->f->uid || tf->old_gid != tf->f->gid ||
+		    tf->old_mode != tf->f->mode;
+	}
+}
+
 /* Renders every configured file from the verified bundle. */
 static int
 prepare(const struct pullconf *c, const struct bundle *b, struct txn *t,
@@ -182,7 +210,10 @@ prepare(const struct pullconf *c, const struct bundle *b, struct txn *t,
 			if (render_file(b, tf->f, &tf->new, fpr, e) == -1)
 				return -1;
 		}
-	return txn_compare(t, e);
+	if (txn_compare(t, e) == -1)
+		return -1;
+	keep_equivalent(t);
+	return 0;
 }
 
 /* The item endpoint ep must serve: its own, or the service's first certificate. */
@@ -213,7 +244,7 @@ expected_fpr(const struct txn *t, const char *item, int old, char fpr[CERT_FPR_L
 		if (strcmp(tf->f->item, item) != 0 || tf->f->format == FMT_DKIM ||
 		    tf->f->format == FMT_KEY || tf->f->format == FMT_CHAIN || b->len == 0)
 			continue;
-		if ((x = cert_first_in_pem(b->data, b->len)) == NULL)
+		if ((x = render_leaf_of(tf->f, b)) == NULL)
 			continue;
 		cert_fingerprint(x, fpr);
 		X509_free(x);

@@ -17,7 +17,7 @@ static const char *const svc_keys[] = { "name", "files", "check", "reload",
     "timeout", "haproxy_socket", "endpoints", NULL };
 static const char *const svc_required[] = { "name", "files", NULL };
 static const char *const file_keys[] = { "path", "item", "format", "owner",
-    "group", "mode", NULL };
+    "group", "mode", "password_file", NULL };
 static const char *const file_required[] = { "path", "item", "format", "mode", NULL };
 static const char *const ep_keys[] = { "address", "port", "sni", "starttls",
     "item", NULL };
@@ -31,6 +31,7 @@ static const char *const format_names[] = {
 	[FMT_CHAIN] = "chain",
 	[FMT_KEY] = "key",
 	[FMT_DKIM] = "dkim",
+	[FMT_PKCS12] = "pkcs12",
 };
 
 const char *
@@ -42,7 +43,8 @@ format_name(enum file_format f)
 int
 format_is_secret(enum file_format f)
 {
-	return f == FMT_HAPROXY || f == FMT_KEY_CHAIN || f == FMT_KEY || f == FMT_DKIM;
+	return f == FMT_HAPROXY || f == FMT_KEY_CHAIN || f == FMT_KEY || f == FMT_DKIM ||
+	    f == FMT_PKCS12;
 }
 
 /* Finds s in names[0..n); -1 if absent. */
@@ -94,7 +96,9 @@ load_file(struct yconf *y, yaml_node_t *n, const char *where, struct svc_file *f
 	if (yconf_map(y, n, where, file_keys, file_required) == -1 ||
 	    yconf_str(y, n, where, "path", &f->path) == -1 ||
 	    yconf_str(y, n, where, "item", &f->item) == -1 ||
-	    load_enum(y, n, where, "format", format_names, 7, &fmt) == -1 ||
+	    load_enum(y, n, where, "format", format_names,
+	    (int)(sizeof(format_names) / sizeof(format_names[0])), &fmt) == -1 ||
+	    yconf_str(y, n, where, "password_file", &f->password_file) == -1 ||
 	    yconf_user(y, n, where, "owner", &f->uid) == -1 ||
 	    yconf_group(y, n, where, "group", &f->gid) == -1 ||
 	    yconf_mode(y, n, where, "mode", &f->mode) == -1)
@@ -106,6 +110,11 @@ load_file(struct yconf *y, yaml_node_t *n, const char *where, struct svc_file *f
 	if (bundle_name_ok(f->item) == -1)
 		return yconf_error(y, yconf_get(y, n, "item"), where,
 		    "invalid item name \"%s\"", f->item);
+	if (f->password_file != NULL && (f->format != FMT_PKCS12 ||
+	    f->password_file[0] != '/'))
+		return yconf_error(y, yconf_get(y, n, "password_file"), where,
+		    f->format != FMT_PKCS12 ? "password_file is for the pkcs12 format "
+		    "only" : "password_file \"%s\" must be absolute", f->password_file);
 	if (format_is_secret(f->format) && (f->mode & 0137) != 0)
 		return yconf_error(y, yconf_get(y, n, "mode"), where,
 		    "mode %04o is too open for a private key: no execute bit, no "
@@ -359,6 +368,7 @@ service_free(struct service *s)
 	for (i = 0; s->files != NULL && i < s->nfiles; i++) {
 		free(s->files[i].path);
 		free(s->files[i].item);
+		free(s->files[i].password_file);
 	}
 	for (i = 0; s->endpoints != NULL && i < s->nendpoints; i++) {
 		free(s->endpoints[i].address);

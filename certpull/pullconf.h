@@ -30,12 +30,14 @@ enum file_format {
 	FMT_CHAIN,	/* intermediates only */
 	FMT_KEY,	/* private key */
 	FMT_DKIM,	/* DKIM private key */
+	FMT_PKCS12,	/* leaf, chain, key as PKCS#12 (DER) */
 };
 
 struct svc_file {
 	char		*path;
 	char		*item;
 	enum file_format format;
+	char		*password_file;	/* pkcs12: root-only file holding the password */
 	uid_t		 uid;
 	gid_t		 gid;
 	mode_t		 mode;

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "pkcs12.h"
 #include "render.h"
 
 static const struct bundle_entry *
@@ -48,6 +49,7 @@ layout(enum file_format fmt, STACK_OF(X509) *chain, EVP_PKEY *key, struct buf *o
 	case FMT_KEY:
 		return cert_pem_key(key, out);
 	case FMT_DKIM:
+	case FMT_PKCS12:	/* binary: see render_file */
 		break;
 	}
 	return -1;
@@ -75,7 +77,10 @@ render_file(const struct bundle *b, const struct svc_file *f, struct buf *out,
 	if ((chain = cert_parse_chain(ce->data, ce->len, e)) == NULL ||
 	    (key = cert_parse_key(ke->data, ke->len, e)) == NULL)
 		goto out;
-	if (layout(f->format, chain, key, out) == -1) {
+	if (f->format == FMT_PKCS12) {
+		if (pkcs12_render(f, chain, key, out, e) == -1)
+			goto out;
+	} else if (layout(f->format, chain, key, out) == -1) {
 		err_set(e, "%s: cannot render format %s%s", f->path, format_name(f->format),
 		    f->format == FMT_CHAIN ? " (the certificate has no intermediates)" : "");
 		goto out;
@@ -100,4 +105,36 @@ render_leaf_fpr(const struct bundle *b, const char *item, char fpr[CERT_FPR_LEN]
 	cert_fingerprint(sk_X509_value(chain, 0), fpr);
 	sk_X509_pop_free(chain, X509_free);
 	return 0;
+}
+
+X509 *
+render_leaf_of(const struct svc_file *f, const struct buf *content)
+{
+	struct buf pem = { .secret = 1 };
+	struct err e;
+	X509 *x;
+
+	if (f->format != FMT_PKCS12)
+		return cert_first_in_pem(content->data, content->len);
+	x = pkcs12_as_pem(f, content->data, content->len, &pem, &e) == 0 ?
+	    cert_first_in_pem(pem.data, pem.len) : NULL;
+	buf_free(&pem);
+	return x;
+}
+
+int
+render_same_content(const struct svc_file *f, const struct buf *a, const struct buf *b)
+{
+	struct buf pa = { .secret = 1 }, pb = { .secret = 1 };
+	struct err e;
+	int same;
+
+	if (f->format != FMT_PKCS12)
+		return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+	same = pkcs12_as_pem(f, a->data, a->len, &pa, &e) == 0 &&
+	    pkcs12_as_pem(f, b->data, b->len, &pb, &e) == 0 &&
+	    pa.len == pb.len && memcmp(pa.data, pb.data, pa.len) == 0;
+	buf_free(&pa);
+	buf_free(&pb);
+	return same;
 }

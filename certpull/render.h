@@ -23,4 +23,17 @@ int	render_file(const struct bundle *b, const struct svc_file *f,
 /* The leaf fingerprint of item in b ("" and -1 if b has no such chain). */
 int	render_leaf_fpr(const struct bundle *b, const char *item, char fpr[CERT_FPR_LEN]);
 
+/*
+ * The first certificate of a file of f's format holding content (a
+ * pkcs12 file is opened with its password).  Caller frees; NULL if none.
+ */
+X509	*render_leaf_of(const struct svc_file *f, const struct buf *content);
+/*
+ * True if a and b, two contents of f, hold the same certificates and key:
+ * the same bytes, or for pkcs12 (salted anew at each render) the same
+ * content once opened.
+ */
+int	render_same_content(const struct svc_file *f, const struct buf *a,
+	    const struct buf *b);
+
 #endif

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "render.h"
 #include "state.h"
 #include "status.h"
 
@@ -43,8 +44,9 @@ describe_file(const struct svc_file *f, struct file_info *fi)
 		else
 			cert_key_desc(key, fi->key, sizeof(fi->key));
 		EVP_PKEY_free(key);
-	} else if ((x = cert_first_in_pem(b.data, b.len)) == NULL)
-		snprintf(fi->error, sizeof(fi->error), "no certificate in the file");
+	} else if ((x = render_leaf_of(f, &b)) == NULL)
+		snprintf(fi->error, sizeof(fi->error), f->format == FMT_PKCS12 ?
+		    "cannot open the PKCS#12 file" : "no certificate in the file");
 	else {
 		time_t t = cert_not_after(x);
 		struct tm tm;
