@@ -57,8 +57,10 @@ bundle_file(const struct pushconf *c, const char *ent, const struct target **t,
 
 	*temp = ent[0] == '.' && n > 15 && ent[n - 7] == '.' &&
 	    strncmp(ent + n - 14, ".bundle", 7) == 0;
-	if (*temp)
-		n -= 8, ent++;
+	if (*temp) {
+		ent++;
+		n -= 8;
+	}
 	if (n <= 7 || n - 7 >= sizeof(name) || strncmp(ent + n - 7, ".bundle", 7) != 0)
 		return -1;
 	memcpy(name, ent, n - 7);
