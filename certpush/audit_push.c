@@ -17,10 +17,10 @@
 #include "log.h"
 #include "pushconf.h"
 #include "run.h"
+#include "source.h"
 #include "ssh.h"
 #include "tstate.h"
 
-#define SOURCE_CAP	(256 * 1024)
 #define STATUS_CAP	(256 * 1024)	/* a hostile target cannot make us hold more */
 #define STATUS_FILES	256		/* services x files in certpull.yaml */
 
@@ -82,25 +82,16 @@ struct status_answer {
 };
 
 /*
- * Reads a source through its symbolic links (certbot's live/ links point
- * into archive/), refusing a private key that others may read, as the
- * bundle builder does.  0, or -1 with e set.
+ * Reads a source under the rules the bundle builder applies (source.h),
+ * so that the audit flags what a push would refuse.  0, or -1 with e set.
  */
 static int
-read_source(const char *path, struct buf *out, int secret, struct err *e)
+read_source(const char *path, const struct source_opts *o,
+    const struct source_guard *g, struct buf *out, int secret, struct err *e)
 {
-	char real[PATH_MAX];
-	struct stat st;
+	struct source_rules r = { o, secret, g };
 
-	if (realpath(path, real) == NULL)
-		return err_set(e, "%s: %s", path, strerror(errno));
-	if (secret) {
-		out->secret = 1;
-		if (stat(real, &st) == 0 && (st.st_mode & 007) != 0)
-			return err_set(e, "%s: private key is readable by others (mode "
-			    "%04o): certpush refuses it", path, (unsigned)(st.st_mode & 07777));
-	}
-	return file_read(real, SOURCE_CAP, out, e);
+	return source_read(path, &r, out, e);
 }
 
 /* The cert, chain ("" if none) and key paths of a source. */
@@ -121,7 +112,7 @@ source_paths(const struct cert_source *s, char cert[PATH_MAX], char chain[PATH_M
 
 static void
 audit_source(const struct audit_ctx *a, struct audit_list *l, const struct cert_source *s,
-    struct source_ref *ref)
+    const struct source_guard *g, struct source_ref *ref)
 {
 	char cert[PATH_MAX], chain[PATH_MAX], key[PATH_MAX];
 	struct buf pem = { 0 }, keypem = { .secret = 1 };
@@ -133,8 +124,9 @@ audit_source(const struct audit_ctx *a, struct audit_list *l, const struct cert_
 
 	snprintf(line->item, sizeof(line->item), "%s", s->name);
 	source_paths(s, cert, chain, key);
-	if (read_source(cert, &pem, 0, &e) == -1 || (chain[0] != '\0' &&
-	    (buf_add_u8(&pem, '\n') == -1 || read_source(chain, &pem, 0, &e) == -1))) {
+	if (read_source(cert, &s->opts, g, &pem, 0, &e) == -1 || (chain[0] != '\0' &&
+	    (buf_add_u8(&pem, '\n') == -1 ||
+	    read_source(chain, &s->opts, g, &pem, 0, &e) == -1))) {
 		audit_problem(line, audit_unreadable(cert, chain), "%s", e.msg);
 		goto out;
 	}
@@ -151,7 +143,7 @@ audit_source(const struct audit_ctx *a, struct audit_list *l, const struct cert_
 	snprintf(ref->leaf, sizeof(ref->leaf), "%s", line->sha256);
 	if (sk_X509_num(certs) > 1)
 		cert_fingerprint(sk_X509_value(certs, 1), ref->chain1);
-	if (read_source(key, &keypem, 1, &e) == -1)
+	if (read_source(key, &s->opts, g, &keypem, 1, &e) == -1)
 		audit_problem(line, audit_unreadable(key, NULL), "private key: %s", e.msg);
 	else if ((k = cert_parse_key(keypem.data, keypem.len, &e)) == NULL)
 		audit_problem(line, VERDICT_CRITICAL, "private key: %s", e.msg);
@@ -165,7 +157,8 @@ out:
 }
 
 static void
-audit_dkim(struct audit_list *l, const struct dkim_source *s)
+audit_dkim(struct audit_list *l, const struct dkim_source *s,
+    const struct source_guard *g)
 {
 	struct buf pem = { .secret = 1 };
 	struct audit_line *line = audit_add(l, AUDIT_DKIM, "%s", s->name);
@@ -175,7 +168,7 @@ audit_dkim(struct audit_list *l, const struct dkim_source *s)
 	snprintf(line->item, sizeof(line->item), "%s", s->name);
 	snprintf(line->u.dkim.selector, sizeof(line->u.dkim.selector), "%s", s->selector);
 	snprintf(line->u.dkim.domain, sizeof(line->u.dkim.domain), "%s", s->domain);
-	if (read_source(s->key, &pem, 1, &e) == -1)
+	if (read_source(s->key, &s->opts, g, &pem, 1, &e) == -1)
 		audit_problem(line, audit_unreadable(s->key, NULL), "%s", e.msg);
 	else if ((k = cert_parse_key(pem.data, pem.len, &e)) == NULL)
 		audit_problem(line, VERDICT_CRITICAL, "%s", e.msg);
@@ -471,19 +464,24 @@ static void
 audit_config(const struct audit_ctx *a, const struct pushconf *c, struct audit_list *l)
 {
 	struct push_audit pa = { a, c, calloc(c->ncerts + 1, sizeof(*pa.refs)), NULL };
+	struct source_guard *g = malloc(sizeof(*g));
 	size_t i, k, n = c->ntargets;
 
 	for (i = 0; i < c->ntargets; i++)
 		n += c->targets[i].nendpoints;
-	if (pa.refs == NULL || (pa.jobs = calloc(n, sizeof(*pa.jobs))) == NULL) {
+	if (g == NULL || pa.refs == NULL ||
+	    (pa.jobs = calloc(n, sizeof(*pa.jobs))) == NULL) {
 		l->oom = 1;
 		free(pa.refs);
+		free(g);
 		return;
 	}
+	source_guard_init(g, c);
 	for (i = 0; i < c->ncerts; i++)
-		audit_source(a, l, &c->certs[i], &pa.refs[i]);
+		audit_source(a, l, &c->certs[i], g, &pa.refs[i]);
 	for (i = 0; i < c->ndkims; i++)
-		audit_dkim(l, &c->dkims[i]);
+		audit_dkim(l, &c->dkims[i], g);
+	free(g);
 	/* Endpoints first: a silent one takes the longest. */
 	for (i = 0, n = 0; i < c->ntargets; i++)
 		for (k = 0; k < c->targets[i].nendpoints; k++) {

@@ -508,6 +508,19 @@ source_guard_add(struct source_guard *g, const char *path, const char *what, int
 	return 0;
 }
 
+/* True if a target before i has the same identity path (one stat each). */
+static int
+same_identity_before(const struct pushconf *c, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (c->targets[j].identity != NULL &&
+		    strcmp(c->targets[j].identity, c->targets[i].identity) == 0)
+			return 1;
+	return 0;
+}
+
 void
 source_guard_init(struct source_guard *g, const struct pushconf *c)
 {
@@ -516,7 +529,8 @@ source_guard_init(struct source_guard *g, const struct pushconf *c)
 	memset(g, 0, sizeof(*g));
 	source_guard_add(g, c->signing_key, "certpush's signing key", 0);
 	for (i = 0; i < c->ntargets; i++)
-		if (c->targets[i].identity != NULL)
+		if (c->targets[i].identity != NULL &&
+		    !same_identity_before(c, i))
 			source_guard_add(g, c->targets[i].identity,
 			    "the SSH identity of a target", 0);
 	source_guard_add(g, c->state_dir, "certpush's state_dir", 1);

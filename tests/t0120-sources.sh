@@ -123,6 +123,12 @@ test_expect_success 'the attack: the DKIM key becomes a link to the signing key'
 	! node_has_dkim keys/signing.key
 '
 
+test_expect_success 'the audit flags the source as a push would' '
+	test_expect_code 2 push audit >audit.out &&
+	cat audit.out &&
+	grep "is a symbolic link to $TRASH/keys/signing.key: refusing to follow it" audit.out
+'
+
 test_expect_success 'follow_symlinks: true still refuses the signing key' '
 	test_when_finished "cp certpush.yaml.good certpush.yaml" &&
 	cp certpush.yaml certpush.yaml.good &&

@@ -504,6 +504,58 @@ test_config_keys(void **state)
 	assert_true(tu_contains(e.msg, "\"maybe\" is not true or false"));
 }
 
+/* source_guard_init takes certpush's files from the configuration. */
+static void
+test_guard_from_config(void **state)
+{
+	struct source_opts follow = { 0, 0, 1 };
+	struct source_guard g;
+	struct source_rules r = { &follow, 1, &g };
+	char d[TU_PATH_MAX], text[2048], p[TU_PATH_MAX];
+	struct pushconf c;
+	struct buf b = { 0 };
+	struct err e;
+
+	(void)state;
+	at(dir, "guard", d);
+	assert_int_equal(mkdir(d, 0755), 0);
+	mkd(d, "keys", 0700);
+	mkf(d, "keys/signing.key", 0600);
+	mkf(d, "keys/id_ed25519", 0600);
+	mkd(d, "state", 0700);
+	mkf(d, "state/x", 0600);
+	mkd(d, "out", 0700);
+	mkf(d, "out/node.bundle", 0600);
+	ln(d, "keys/signing.key", "sk.pem");
+	ln(d, "keys/id_ed25519", "id.pem");
+	snprintf(text, sizeof(text), "signing_key: %s/keys/signing.key\n"
+	    "state_dir: %s/state\noutbox: %s/out\n"
+	    "dkim:\n  - name: x\n    key: /x\n    selector: s\n    domain: d\n"
+	    "targets:\n"
+	    "  - { name: a, host: a, identity: %s/keys/id_ed25519, known_hosts: /k, items: [x] }\n"
+	    "  - { name: b, host: b, identity: %s/keys/id_ed25519, known_hosts: /k, items: [x] }\n",
+	    d, d, d, d, d);
+	assert_int_equal(pushconf_load_string("t.yaml", text, strlen(text), &c, &e), 0);
+	source_guard_init(&g, &c);
+	/* The identity shared by two targets is kept once. */
+	assert_int_equal(g.nfiles, 2);
+	assert_int_equal(g.ndirs, 2);
+	at(d, "sk.pem", p);
+	assert_int_equal(source_read(p, &r, &b, &e), -1);
+	assert_true(tu_contains(e.msg, "is certpush's signing key"));
+	at(d, "id.pem", p);
+	assert_int_equal(source_read(p, &r, &b, &e), -1);
+	assert_true(tu_contains(e.msg, "is the SSH identity of a target"));
+	at(d, "state/x", p);
+	assert_int_equal(source_read(p, &r, &b, &e), -1);
+	assert_true(tu_contains(e.msg, "is certpush's state_dir"));
+	at(d, "out/node.bundle", p);
+	assert_int_equal(source_read(p, &r, &b, &e), -1);
+	assert_true(tu_contains(e.msg, "is certpush's outbox"));
+	assert_int_equal(b.len, 0);
+	pushconf_free(&c);
+}
+
 int
 main(void)
 {
@@ -512,6 +564,7 @@ main(void)
 		cmocka_unit_test(test_open_absent),
 		cmocka_unit_test(test_relative),
 		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_guard_from_config),
 	};
 
 	return cmocka_run_group_tests_name("source", tests, group_setup,
