@@ -395,7 +395,7 @@ static const struct conf_case cases[] = {
 	    ":8:15: services[0].files[0]: invalid item name \"../mail\"" },
 	{ "pull: unknown format", PULL, PULL_HEAD PULL_SVC PULL_FILE("pem", "\"0600\""),
 	    ":9:17: services[0].files[0].format: \"pem\" is not one of: haproxy, "
-	    "key+chain, fullchain, cert, chain, key, dkim" },
+	    "key+chain, fullchain, cert, chain, key, dkim, pkcs12" },
 	{ "pull: unknown starttls", PULL, PULL_EP("        port: 21\n"
 	    "        starttls: ftp\n"),
 	    ":14:19: services[0].endpoints[0].starttls: \"ftp\" is not one of: none, "
