@@ -211,7 +211,7 @@ on_status(void *arg, const char *path, const char *value, int is_string)
 	size_t i;
 
 	if (strcmp(path, "node") == 0 && is_string)
-		snprintf(s->node, sizeof(s->node), "%s", value);
+		node_text(s->node, sizeof(s->node), value, strlen(value));
 	else if (strcmp(path, "serial") == 0 && !is_string)
 		snprintf(s->serial, sizeof(s->serial), "%s", value);
 	else if (strcmp(path, "step") == 0 && is_string)
@@ -229,8 +229,10 @@ on_status(void *arg, const char *path, const char *value, int is_string)
 		return;
 	f = &s->files[s->n - 1];
 	f->seen |= 1u << i;
+	/* Escaped here, where it enters: paths, names and errors reach every output. */
 	if (is_string)
-		snprintf((char *)f + file_fields[i].off, file_fields[i].len, "%s", value);
+		node_text((char *)f + file_fields[i].off, file_fields[i].len, value,
+		    strlen(value));
 }
 
 /* Parses certpull's answer.  0, or -1 if it is not one valid JSON object. */

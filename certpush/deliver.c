@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "deliver.h"
+#include "escape.h"
 #include "jsonscan.h"
 #include "run.h"
 #include "ssh.h"
@@ -27,32 +28,17 @@ delivery_result_name(enum delivery_result r)
 
 /*
  * Copies a node's text into dst (size > 0) for a terminal or a log line:
- * control characters and backslashes become \xNN, the rest is cut at
- * size - 1 bytes, never inside an escape.
+ * see str_escape_mem; backslashes are escaped too, so that what a node
+ * wrote as text cannot pass for an escape of ours.
  */
 void
 node_text(char *dst, size_t size, const char *src, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		if (ch >= 0x20 && ch != 0x7f && ch != '\\') {
-			if (n + 1 >= size)
-				break;
-			dst[n++] = (char)ch;
-			continue;
-		}
-		if (n + 4 >= size)
-			break;
-		dst[n++] = '\\';
-		dst[n++] = 'x';
-		dst[n++] = hex[ch >> 4];
-		dst[n++] = hex[ch & 15];
+	if (size < 4) {
+		dst[0] = '\0';
+		return;
 	}
-	dst[n] = '\0';
+	str_escape_mem(dst, size, src, len, ESC_BACKSLASH);
 }
 
 /* What certpull says a failed install left on disk, as its own text says it. */
@@ -77,23 +63,26 @@ struct answer {
 	char	serial[32];
 };
 
+/* Copies a string of the answer, escaped here where it enters (node_text). */
+#define TAKE(field, value)	node_text((field), sizeof(field), (value), strlen(value))
+
 static void
 on_value(void *arg, const char *path, const char *value, int is_string)
 {
 	struct answer *a = arg;
 
 	if (strcmp(path, "result") == 0 && is_string)
-		snprintf(a->result, sizeof(a->result), "%s", value);
+		TAKE(a->result, value);
 	else if (strcmp(path, "error") == 0 && is_string)
-		snprintf(a->error, sizeof(a->error), "%s", value);
+		TAKE(a->error, value);
 	else if (strcmp(path, "step") == 0 && is_string)
-		snprintf(a->step, sizeof(a->step), "%s", value);
+		TAKE(a->step, value);
 	else if (strcmp(path, "files") == 0 && is_string)
-		snprintf(a->files, sizeof(a->files), "%s", value);
+		TAKE(a->files, value);
 	else if (strcmp(path, "serial") == 0 && !is_string)
-		snprintf(a->serial, sizeof(a->serial), "%s", value);
+		TAKE(a->serial, value);
 	else if (strcmp(path, "served.fingerprint") == 0 && is_string && a->fpr[0] == '\0')
-		snprintf(a->fpr, sizeof(a->fpr), "%s", value);
+		TAKE(a->fpr, value);
 }
 
 int
@@ -134,20 +123,16 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 		d->result = DELIVERY_INSTALLED;
 	else if (strcmp(a.result, "unchanged") == 0 && status == 2)
 		d->result = DELIVERY_UNCHANGED;
-	else if (strcmp(a.result, "failed") == 0 && status == 1) {
-		char step[64], error[400];
-
-		node_text(step, sizeof(step), a.step, strlen(a.step));
-		node_text(error, sizeof(error), a.error, strlen(a.error));
+	else if (strcmp(a.result, "failed") == 0 && status == 1)
 		/* A dry run changes nothing anywhere: the summary says so once. */
-		snprintf(d->error, sizeof(d->error), "%s: %s%s", step, error,
+		snprintf(d->error, sizeof(d->error), "%s: %.400s%s", a.step, a.error,
 		    d->dry_run ? "" : files_phrase(a.files));
-	} else
-		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%.32s\" "
+	else
+		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%s\" "
 		    "with exit status %d", a.result, status);
 	/* A failed node serves the old certificate: it is not news. */
 	if (d->result != DELIVERY_FAILED)
-		node_text(d->fingerprint, sizeof(d->fingerprint), a.fpr, strlen(a.fpr));
+		snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", a.fpr);
 	return d->result == DELIVERY_FAILED ? -1 : 0;
 }
 
@@ -209,5 +194,10 @@ deliver(struct delivery *d)
 		deliver_local(d);
 	else
 		deliver_ssh(d);
+	/*
+	 * The error reaches report lines, the log and the state file: whatever
+	 * a layer below let through (a library's text, a peer's), one line.
+	 */
+	str_escape_inplace(d->error, sizeof(d->error));
 	d->ms = clock_ms() - start;
 }

@@ -33,8 +33,9 @@ struct delivery {
 
 void	deliver(struct delivery *d);
 /*
- * Copies len bytes of a node's text into dst (size > 0), control
- * characters and backslashes escaped as \xNN, cut to fit.
+ * Copies len bytes of a node's text into dst (size > 0) escaped by
+ * str_escape_mem with ESC_BACKSLASH (control characters as \r \n \t \xNN,
+ * backslashes as \\, bytes that are not UTF-8 as \xNN), cut to fit.
  */
 void	node_text(char *dst, size_t size, const char *src, size_t len);
 const char *delivery_result_name(enum delivery_result r);

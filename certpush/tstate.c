@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "fsutil.h"
 #include "tstate.h"
 
@@ -59,7 +60,8 @@ tstate_load(const char *state_dir, const char *name, struct tstate *ts,
 		else if (sscanf(line, "next_retry %lld", &v) == 1)
 			ts->next_retry = (time_t)v;
 		else if (strncmp(line, "error ", 6) == 0)
-			snprintf(ts->error, sizeof(ts->error), "%s", line + 6);
+			/* The file may predate the escaping, or have been edited. */
+			str_escape_ctl(ts->error, sizeof(ts->error), line + 6);
 	}
 	buf_free(&b);
 	return 0;
@@ -78,10 +80,7 @@ tstate_save(const char *state_dir, const char *name, const struct tstate *ts,
 	    (mkdir(dir, 0700) == -1 && errno != EEXIST))
 		return err_set(e, "%s: %s", dir, strerror(errno));
 	/* One line per field: a newline from a remote answer must not split it. */
-	snprintf(error, sizeof(error), "%s", ts->error);
-	for (i = 0; error[i] != '\0'; i++)
-		if (error[i] == '\n' || error[i] == '\r')
-			error[i] = ' ';
+	str_escape_ctl(error, sizeof(error), ts->error);
 	for (i = 0; i < 32; i++)
 		snprintf(content + 2 * i, 3, "%02x", ts->content[i]);
 	state_path(state_dir, name, path, sizeof(path));

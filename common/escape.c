@@ -11,7 +11,7 @@
  * differently from what it holds) are not.
  */
 static size_t
-utf8_len(const unsigned char *s)
+utf8_len(const unsigned char *s, const unsigned char *end)
 {
 	unsigned cp;
 	size_t n, i;
@@ -23,6 +23,8 @@ utf8_len(const unsigned char *s)
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
 		n = 4, cp = s[0] & 0x07u;
 	else
+		return 0;
+	if ((size_t)(end - s) < n)
 		return 0;
 	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
@@ -36,24 +38,31 @@ utf8_len(const unsigned char *s)
 	return n;
 }
 
-/* The visible form of the byte at s (its length in *used) into out[5]. */
+/*
+ * The visible form of the character at s (end: one past the last byte)
+ * into out[5]; its length in bytes in *used.
+ */
 static size_t
-escape_one(const unsigned char *s, size_t *used, char *out)
+escape_one(const unsigned char *s, const unsigned char *end, int flags,
+    size_t *used, char *out)
 {
 	size_t n;
 
 	*used = 1;
-	if (*s >= 0x20 && *s < 0x7f && *s != '\\') {
+	if (*s == '\\' && (flags & ESC_BACKSLASH)) {
+		memcpy(out, "\\\\", 2);
+		return 2;
+	}
+	if (*s >= 0x20 && *s < 0x7f) {
 		out[0] = (char)*s;
 		return 1;
 	}
 	switch (*s) {
-	case '\\': memcpy(out, "\\\\", 2); return 2;
 	case '\r': memcpy(out, "\\r", 2); return 2;
 	case '\n': memcpy(out, "\\n", 2); return 2;
 	case '\t': memcpy(out, "\\t", 2); return 2;
 	}
-	if ((n = utf8_len(s)) > 0) {
+	if ((n = utf8_len(s, end)) > 0) {
 		memcpy(out, s, n);
 		*used = n;
 		return n;
@@ -62,35 +71,41 @@ escape_one(const unsigned char *s, size_t *used, char *out)
 	return 4;
 }
 
-/* The length of src escaped. */
+/* The length of src[0..len) escaped. */
 static size_t
-escaped_len(const unsigned char *s)
+escaped_len(const unsigned char *s, const unsigned char *end, int flags)
 {
 	size_t len = 0, used;
 	char one[5];
 
-	for (; *s != '\0'; s += used)
-		len += escape_one(s, &used, one);
+	for (; s < end; s += used)
+		len += escape_one(s, end, flags, &used, one);
 	return len;
 }
 
 char *
-str_escape_ctl(char *dst, size_t cap, const char *src)
+str_escape_mem(char *dst, size_t cap, const void *src, size_t len, int flags)
 {
-	const unsigned char *s = (const unsigned char *)src;
+	const unsigned char *s = src, *end = s + len;
 	/* If all does not fit, keep room for "..." and the NUL. */
-	size_t room = escaped_len(s) < cap ? cap - 1 : cap - 4, o = 0, used, n;
+	size_t room = escaped_len(s, end, flags) < cap ? cap - 1 : cap - 4, o = 0, used, n;
 	char one[5];
 
-	for (; *s != '\0'; s += used) {
-		n = escape_one(s, &used, one);
+	for (; s < end; s += used) {
+		n = escape_one(s, end, flags, &used, one);
 		if (o + n > room)
 			break;
 		memcpy(dst + o, one, n);
 		o += n;
 	}
-	memcpy(dst + o, *s != '\0' ? "..." : "", *s != '\0' ? 4 : 1);
+	memcpy(dst + o, s < end ? "..." : "", s < end ? 4 : 1);
 	return dst;
+}
+
+char *
+str_escape_ctl(char *dst, size_t cap, const char *src)
+{
+	return str_escape_mem(dst, cap, src, strlen(src), 0);
 }
 
 char *

@@ -8,17 +8,27 @@
 
 #include <stddef.h>
 
+#define ESC_BACKSLASH	1	/* also write a backslash as \\ */
+
 /*
- * Copies the NUL-terminated src into dst (cap bytes, cap >= 4, always
- * NUL terminated) with every byte that is not printable written visibly:
- * CR, LF, tab and backslash as \r \n \t \\, other control characters,
- * DEL, C1 controls, Unicode direction overrides and bytes that are not
- * well-formed UTF-8 as \xNN (one per byte).  Printable ASCII and
- * well-formed UTF-8 pass unchanged.  If the result does not fit, it is
- * cut at a character boundary and ends in "...".  Returns dst.
+ * Copies len bytes of src (which may hold NULs) into dst (cap bytes,
+ * cap >= 4, always NUL terminated) with every character that is not
+ * printable written visibly: CR, LF and tab as \r \n \t, other control
+ * characters (NUL included), DEL, C1 controls, Unicode direction
+ * overrides and bytes that are not well-formed UTF-8 as \xNN (one per
+ * byte).  Printable ASCII and well-formed UTF-8 pass unchanged, and so
+ * does a backslash unless flags has ESC_BACKSLASH.  If the result does
+ * not fit, it is cut at a character boundary and ends in "...".
+ * Returns dst.
+ */
+char	*str_escape_mem(char *dst, size_t cap, const void *src, size_t len, int flags);
+/*
+ * str_escape_mem of the NUL-terminated src, backslashes unchanged: applied
+ * to its own output it changes nothing, so every layer that prints text
+ * from elsewhere (a parser, the state file, the log) can apply it again.
  */
 char	*str_escape_ctl(char *dst, size_t cap, const char *src);
-/* Escapes s in place (the result cut to cap bytes, s's buffer size).  Returns s. */
+/* str_escape_ctl of s in place (cut to cap, the size of s's buffer).  Returns s. */
 char	*str_escape_inplace(char *s, size_t cap);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "escape.h"
 #include "log.h"
 
 static const char *log_prog = "certpush";
@@ -26,9 +27,11 @@ log_to_syslog(void)
 static void
 log_emit(int pri, const char *suffix, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char raw[1024], msg[1024];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One message, one line: text from a peer or a command cannot forge another. */
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	str_escape_ctl(msg, sizeof(msg), raw);
 	if (log_syslog) {
 		if (suffix != NULL)
 			syslog(pri, "%s: %s", msg, suffix);

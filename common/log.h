@@ -1,7 +1,8 @@
 /*
  * Logging in the manner of OpenSMTPD: stderr in the foreground, syslog
  * once log_to_syslog() was called by a daemon.  log_warn appends
- * strerror(errno); log_warnx does not.
+ * strerror(errno); log_warnx does not.  A message is one line: control
+ * characters in it are written visibly (str_escape_ctl).
  */
 #ifndef CP_LOG_H
 #define CP_LOG_H

@@ -6,9 +6,13 @@ per hostile behaviour, each forcing a script instead of certpull serve:
 endless output (yes), one oversized line, an answer that never ends
 (sleep), a slow drip, garbage or deeply nested JSON, two outcome lines,
 an answer that lies about its exit status, a command killed by a signal,
-and a flood on standard error.  Two honest targets run the real certpull.
-One certpush --now must stay within its memory and time bounds, name
-each failure, and install on the honest targets.
+a flood on standard error, and answers with "\r\nFAKE ok line" in their
+result, step and error.  Two more are not sshd but peers that trickle a
+byte a second, in the SSH banner and inside the key exchange packet.  Two
+honest targets run the real certpull.  One certpush --now must stay
+within its memory and time bounds, name each failure (a target'"'"'s text
+escaped, on its line), and install on the honest targets; the daemon'"'"'s
+log and certpush status show the target'"'"'s text escaped too.
 
 Scale: RELIABILITY=1 runs the push 10 times (default 2).'
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +39,10 @@ figure () {
 
 # Each hostile target: NAME, the script it forces, and the error certpush
 # must report for it.
-HOSTILE="endless longline nevercloses drip garbage nested twolines liar killed stderrflood"
+HOSTILE="endless longline nevercloses drip garbage nested twolines liar killed stderrflood
+crlfresult crlffields bannerdrip kexdrip"
+# What a target says that must never start a line of any output.
+FAKE='FAKE ok line'
 
 hostile_script () {
 	case $1 in
@@ -49,6 +56,8 @@ hostile_script () {
 	liar)		echo 'cat >/dev/null; echo "{\"node\":\"liar\",\"serial\":1,\"result\":\"installed\"}"; exit 1' ;;
 	killed)		echo 'cat >/dev/null; kill -KILL $$' ;;
 	stderrflood)	echo 'cat >/dev/null; head -c 50000000 /dev/zero >&2; exec sleep 1000' ;;
+	crlfresult)	echo "cat >/dev/null; printf '%s\\n' '{\"result\":\"\\r\\n$FAKE\"}'" ;;
+	crlffields)	echo "cat >/dev/null; printf '%s\\n' '{\"result\":\"failed\",\"step\":\"install\\r\\n$FAKE\",\"error\":\"x\\r\\n$FAKE\",\"files\":\"untouched\"}'; exit 1" ;;
 	esac
 }
 
@@ -58,10 +67,57 @@ hostile_error () {
 	nevercloses|drip|stderrflood) echo "timed out" ;;
 	garbage|nested|twolines|killed) echo "no valid outcome line" ;;
 	liar) echo "inconsistent answer: result \"installed\" with exit status 1" ;;
+	crlfresult) echo "inconsistent answer: result \"\\r\\n$FAKE\" with exit status 0" ;;
+	crlffields) echo "install\\r\\n$FAKE: x\\r\\n$FAKE (nothing changed)" ;;
+	bannerdrip|kexdrip) echo "SSH handshake: timed out" ;;
 	esac
 }
 
-test_expect_success 'setup: keys, node "targets" with ten hostile and two honest sshd' '
+# What a trickling peer sends at once (hex), before a byte a second: the
+# start of a banner; a banner and the length of a 4 KiB packet.
+drip_prefix () {
+	case $1 in
+	bannerdrip)	printf "SSH-2.0-" | od -An -tx1 | tr -d " \n" ;;
+	kexdrip)	printf "SSH-2.0-OpenSSH_9.2\r\n\0\0\020\0" | od -An -tx1 | tr -d " \n" ;;
+	esac
+}
+
+# drip.pl ADDR PORT HEX: for each connection, HEX then one byte a second,
+# at most 300 (each ends by itself).
+write_drip_peer () {
+	cat >drip.pl <<-'EOF'
+	use IO::Socket::INET;
+	my ($addr, $port, $hex) = @ARGV;
+	$SIG{CHLD} = "IGNORE";
+	my $l = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port,
+	    Listen => 16, ReuseAddr => 1) or die "listen: $!";
+	while (my $c = $l->accept) {
+		if (fork() == 0) {
+			$c->autoflush(1);
+			print $c pack("H*", $hex);
+			for (1 .. 300) { sleep 1; print $c "x" or exit 0 }
+			exit 0;
+		}
+		close $c;
+	}
+	EOF
+}
+
+# target_yaml NAME PORT: the target's entry in certpush.yaml.
+target_yaml () {
+	printf "  - name: %s\n    host: %s\n    port: %s\n    identity: %s\n    known_hosts: %s\n    timeout: %s\n    items: [www]\n" \
+		$1 "$(netns_addr targets)" $2 "$TRASH/keys/id_ed25519" \
+		"$TRASH/keys/known_hosts" $TIMEOUT
+}
+
+# sshd_target NAME PORT CMD: an sshd on node "targets" forcing CMD, in known_hosts.
+sshd_target () {
+	SSHD_PORT=$2 sshd_start targets "$TRASH/$1/sshd" \
+		"restrict,command=\"$3\" $(cat keys/id_ed25519.pub)" &&
+	sshd_known_hosts_line "$(netns_addr targets)" "$TRASH/$1/sshd" >>keys/known_hosts
+}
+
+test_expect_success 'setup: keys, node "targets" with twelve hostile and two honest sshd, two drips' '
 	mkdir -m 0700 keys src state &&
 	make_ca ca && make_cert ca a "DNS:www.test" ec &&
 	source_leaf ca a &&
@@ -69,20 +125,22 @@ test_expect_success 'setup: keys, node "targets" with ten hostile and two honest
 	pub=$(sed -n "s/^- //p" keygen.out) &&
 	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
 	netns_create front 1 && netns_create targets 2 &&
-	: >keys/known_hosts && port=2300 &&
+	: >keys/known_hosts && port=2300 && write_drip_peer &&
 	for name in $HOSTILE honest1 honest2; do
 		port=$((port + 1)) && mkdir -p $name &&
 		case $name in
+		bannerdrip|kexdrip)
+			DAEMON_NETNS=targets daemon_start $name "" perl "$TRASH/drip.pl" \
+				0.0.0.0 $port "$(drip_prefix $name)" &&
+			svc_wait_ports_ targets 10 $port ;;
 		honest*)
 			printf "node: %s\nstate_dir: %s\ntrusted_keys: [%s]\nservices:\n  - name: files\n    files:\n      - { path: %s, item: www, format: haproxy, mode: \"0600\" }\n" \
 				$name "$TRASH/$name/state" "$pub" "$TRASH/$name/site.pem" >$name/certpull.yaml &&
-			cmd="$CERTPULL -c $TRASH/$name/certpull.yaml serve" ;;
+			sshd_target $name $port "$CERTPULL -c $TRASH/$name/certpull.yaml serve" ;;
 		*)
-			hostile_script $name >$name/run.sh && cmd="/bin/sh $TRASH/$name/run.sh" ;;
+			hostile_script $name >$name/run.sh &&
+			sshd_target $name $port "/bin/sh $TRASH/$name/run.sh" ;;
 		esac &&
-		SSHD_PORT=$port sshd_start targets "$TRASH/$name/sshd" \
-			"restrict,command=\"$cmd\" $(cat keys/id_ed25519.pub)" &&
-		sshd_known_hosts_line "$(netns_addr targets)" "$TRASH/$name/sshd" >>keys/known_hosts &&
 		echo "$name $port" >>ports || return 1
 	done &&
 	{
@@ -98,9 +156,7 @@ test_expect_success 'setup: keys, node "targets" with ten hostile and two honest
 		targets:
 		EOF
 		while read -r name port; do
-			printf "  - name: %s\n    host: %s\n    port: %s\n    identity: %s\n    known_hosts: %s\n    timeout: %s\n    items: [www]\n" \
-				$name "$(netns_addr targets)" $port "$TRASH/keys/id_ed25519" \
-				"$TRASH/keys/known_hosts" $TIMEOUT || return 1
+			target_yaml $name $port || return 1
 		done <ports
 	} >certpush.yaml &&
 	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" check-config
@@ -114,6 +170,8 @@ test_expect_success "$RUNS push(es) against all twelve: bounded, each failure na
 			"$CERTPUSH" -c "$TRASH/certpush.yaml" --now >out 2>err 7>&- 8>&-
 		rc=$? && ms=$((($(date +%s%N) - start) / 1000000)) &&
 		cat out && test $rc = 1 || return 1
+		# A target'"'"'s text never starts a line of its own.
+		! grep "^$FAKE" out err || return 1
 		rss=$(tail -n 1 rss.out) &&
 		test $rss -le $MAX_RSS_KB || { echo "max RSS $rss kB over $MAX_RSS_KB kB"; return 1; }
 		test $ms -le $(((TIMEOUT + 5) * 1000)) || { echo "took $ms ms"; return 1; }
@@ -144,6 +202,25 @@ test_expect_success 'certpush status reports the hostile targets behind, the hon
 	grep "^honest1 .* ok " status.out && grep "^honest2 .* ok " status.out &&
 	for name in $HOSTILE; do
 		grep -q "^$name .* BEHIND " status.out || { echo "$name not behind"; return 1; }
+	done &&
+	! grep "^$FAKE" status.out &&
+	grep "^crlffields .*BEHIND" status.out | grep -F "$(hostile_error crlffields)"
+'
+
+test_expect_success 'the daemon logs what the targets said escaped, one line per message' '
+	sed -n "1,/^targets:/p" certpush.yaml >crlf.yaml &&
+	for name in crlfresult crlffields; do
+		target_yaml $name $(sed -n "s/^$name //p" ports) >>crlf.yaml || return 1
+	done &&
+	DAEMON_NETNS=front daemon_start certpush-run "" \
+		"$CERTPUSH" -c "$TRASH/crlf.yaml" run &&
+	wait_until_ 30 grep -q "targets ok" certpush-run.log &&
+	daemon_stop certpush-run &&
+	cat certpush-run.log &&
+	! grep -v "^certpush: " certpush-run.log &&
+	for name in crlfresult crlffields; do
+		grep "^certpush: $name .* failed " certpush-run.log |
+		grep -F "$(hostile_error $name)" || return 1
 	done
 '
 

@@ -66,7 +66,14 @@ test_escape(void **state)
 	assert_string_equal(str_escape_ctl(out, sizeof(out), "a\r\nFAKE ok line"),
 	    "a\\r\\nFAKE ok line");
 	assert_string_equal(str_escape_ctl(out, sizeof(out), "\x1b[31m\t\\"),
-	    "\\x1b[31m\\t\\\\");
+	    "\\x1b[31m\\t\\");
+	/* Idempotent: every layer may apply it again. */
+	assert_string_equal(str_escape_ctl(out, sizeof(out), "\\x1b[31m\\t\\r"),
+	    "\\x1b[31m\\t\\r");
+	/* From memory: NULs, backslashes on request, a sequence cut by the end. */
+	assert_string_equal(str_escape_mem(out, sizeof(out), "a\0b\\", 4, ESC_BACKSLASH),
+	    "a\\x00b\\\\");
+	assert_string_equal(str_escape_mem(out, sizeof(out), "\xc3\xa9", 1, 0), "\\xc3");
 	assert_string_equal(str_escape_ctl(out, sizeof(out), "del\x7f"), "del\\x7f");
 	/* Well-formed UTF-8 passes; a lone byte, an overlong form, C1 and RLO do not. */
 	assert_string_equal(str_escape_ctl(out, sizeof(out), "caf\xc3\xa9"), "caf\xc3\xa9");

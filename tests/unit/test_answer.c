@@ -1,0 +1,107 @@
+/*
+ * A target's answer on its way to certpush's outputs: parse_answer keeps
+ * what the target wrote on one line (control characters escaped) in
+ * every field that reaches the report, and the per-target state file
+ * keeps an error on one line when saved and when read back.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+#include "tstate.h"
+
+#include "testutil.c"
+
+static char dir[TU_PATH_MAX];
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return tu_mkdtemp(dir);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return tu_rmtree(dir);
+}
+
+/* parse_answer of text with exit status; returns d's error. */
+static const char *
+answer(struct delivery *d, const char *text, int status)
+{
+	struct buf b = { (uint8_t *)text, strlen(text), strlen(text), 0 };
+
+	memset(d, 0, sizeof(*d));
+	d->result = DELIVERY_FAILED;
+	parse_answer(d, &b, status);
+	assert_null(strchr(d->error, '\n'));
+	assert_null(strchr(d->error, '\r'));
+	return d->error;
+}
+
+static void
+test_answer_fields(void **state)
+{
+	struct delivery d;
+
+	(void)state;
+	/* A result that is no result: quoted, escaped. */
+	assert_string_equal(answer(&d, "{\"result\":\"\\r\\nFAKE ok line\"}", 0),
+	    "inconsistent answer: result \"\\r\\nFAKE ok line\" with exit status 0");
+	/* Step and error of a failure. */
+	assert_string_equal(answer(&d, "{\"result\":\"failed\",\"step\":\"x\\r\\nFAKE\","
+	    "\"error\":\"e\\b\\f\\\\n\\r\\nFAKE ok line\",\"files\":\"untouched\"}", 1),
+	    "x\\r\\nFAKE: e\\x08\\x0c\\\\n\\r\\nFAKE ok line (nothing changed)");
+	/* A C1 control and a direction override, raw UTF-8 in the JSON. */
+	assert_string_equal(answer(&d, "{\"result\":\"failed\",\"step\":\"s\","
+	    "\"error\":\"\xc2\x9b" "31m \xe2\x80\xaegnp.exe\"}", 1),
+	    "s: \\xc2\\x9b31m \\xe2\\x80\\xaegnp.exe");
+	/* An answer that is not JSON: quoted, escaped. */
+	assert_string_equal(answer(&d, "oops\r\rFAKE\n", 0), "certpull answered with "
+	    "exit status 0 and no valid outcome line: \"oops\\r\\rFAKE\"");
+	/* The fingerprint of a success, escaped too. */
+	answer(&d, "{\"result\":\"installed\",\"serial\":7,\"served\":[{\"fingerprint\":"
+	    "\"ab\\ncd\"}]}", 0);
+	assert_int_equal(d.result, DELIVERY_INSTALLED);
+	assert_string_equal(d.fingerprint, "ab\\ncd");
+}
+
+static void
+test_state_error(void **state)
+{
+	struct tstate ts = { 0 }, back;
+	struct err e;
+	char path[TU_PATH_MAX];
+
+	(void)state;
+	snprintf(ts.error, sizeof(ts.error), "a\r\nFAKE ok line\x1b[2J");
+	assert_int_equal(tstate_save(dir, "t1", &ts, &e), 0);
+	assert_int_equal(tstate_load(dir, "t1", &back, &e), 0);
+	assert_string_equal(back.error, "a\\r\\nFAKE ok line\\x1b[2J");
+	/* A state file from before, or edited: read back on one line too. */
+	assert_int_equal(tu_write(dir, "targets/t2", "attempts 1\nerror x\ry\x1b\n", 23,
+	    0600, path), 0);
+	assert_int_equal(tstate_load(dir, "t2", &back, &e), 0);
+	assert_string_equal(back.error, "x\\ry\\x1b");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_answer_fields),
+		cmocka_unit_test(test_state_error),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
