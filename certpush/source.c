@@ -291,6 +291,15 @@ check_file(const char *path, const struct stat *st, const struct source_rules *r
 
 /* ---- walking a path ---- */
 
+/* What a failed open means for the caller: not there, not allowed, or an error. */
+static int
+errno_rc(int err)
+{
+	if (err == ENOENT)
+		return SOURCE_ABSENT;
+	return err == EACCES ? SOURCE_DENIED : -1;
+}
+
 /*
  * Opens the last component of dfd, of which pst is the lstat: a regular
  * file is opened (nothing else: opening a device can have effects), then
@@ -304,8 +313,12 @@ open_last(int dfd, const char *name, const char *path, const struct stat *pst,
 		return check_file(path, pst, r, e);
 	/* O_NONBLOCK: if it became a FIFO meanwhile, do not wait for a writer. */
 	w->fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (w->fd == -1)
-		return err_set(e, "%s: %s", path, strerror(errno));
+	if (w->fd == -1) {
+		int saved = errno;
+
+		err_set(e, "%s: %s", path, strerror(saved));
+		return errno_rc(saved);
+	}
 	if (fstat(w->fd, &w->st) == -1 || w->st.st_dev != pst->st_dev ||
 	    w->st.st_ino != pst->st_ino) {
 		err_set(e, "%s: replaced while being checked: refusing it", path);
@@ -339,7 +352,7 @@ met_link(int dfd, const char *name, const char *cur, const char *rest,
 /*
  * One pass from / along the absolute normalized path.  Returns 0 with
  * w->fd open on the file, 1 at a symbolic link (w->link, w->target,
- * w->rest), -1 or SOURCE_ABSENT with e set.
+ * w->rest), -1, SOURCE_ABSENT or SOURCE_DENIED with e set.
  */
 static int
 walk(const char *path, const struct source_rules *r, struct walk *w, struct err *e)
@@ -369,7 +382,7 @@ walk(const char *path, const struct source_rules *r, struct walk *w, struct err 
 		snprintf(name, sizeof(name), "%.*s", (int)(end - p), p);
 		snprintf(cur + strlen(cur), sizeof(cur) - strlen(cur), "/%s", name);
 		if ((fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			rc = errno == ENOENT ? SOURCE_ABSENT : -1;
+			rc = errno_rc(errno);
 			err_set(e, "%s: %s", cur, strerror(errno));
 			goto out;
 		}

@@ -63,12 +63,14 @@ void	source_guard_init(struct source_guard *g, const struct pushconf *c);
 int	source_guard_add(struct source_guard *g, const char *path, const char *what,
 	    int dir);
 
-#define SOURCE_ABSENT	(-2)
+#define SOURCE_ABSENT	(-2)	/* a component does not exist */
+#define SOURCE_DENIED	(-3)	/* this user may not reach or read it */
 
 /*
  * Opens path for reading under rules r.  Returns 0 with *fd open and *st
  * its fstat; -1 with e naming the path, the component and the broken
- * rule; SOURCE_ABSENT (with e set) if a component does not exist.
+ * rule; SOURCE_ABSENT or SOURCE_DENIED (with e set) when the path could
+ * not be followed to its end, so the rules could not all be applied.
  */
 int	source_open(const char *path, const struct source_rules *r, int *fd,
 	    struct stat *st, struct err *e);

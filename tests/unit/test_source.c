@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -441,6 +442,38 @@ test_open_absent(void **state)
 	assert_int_equal(fd, -1);
 }
 
+/*
+ * A user who may not reach the file (check-config run by another user)
+ * gets SOURCE_DENIED, which check-config does not count as a broken rule.
+ */
+static void
+test_open_denied(void **state)
+{
+	struct source_rules r = { NULL, 1, NULL };
+	char path[TU_PATH_MAX];
+	struct stat st;
+	struct err e;
+	int fd = -1, status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	mkd(dir, "denied", 0700);	/* in the 0700 scratch folder */
+	mkf(dir, "denied/key.pem", 0600);
+	at(dir, "denied/key.pem", path);
+	if ((pid = fork()) == 0) {
+		if (setgid(NOBODY) == -1 || setuid(NOBODY) == -1)
+			_exit(2);
+		_exit(source_open(path, &r, &fd, &st, &e) == SOURCE_DENIED &&
+		    tu_contains(e.msg, "Permission denied") ? 0 : 1);
+	}
+	assert_int_not_equal(pid, -1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A relative path is read from the working directory, with the same rules. */
 static void
 test_relative(void **state)
@@ -562,6 +595,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_open_absent),
+		cmocka_unit_test(test_open_denied),
 		cmocka_unit_test(test_relative),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_guard_from_config),
