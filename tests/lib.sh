@@ -15,7 +15,13 @@
 # Options (after "::" with prove): -v/--verbose shows the output of passing
 # tests too, -x traces test bodies, -i/--immediate stops at the first failure,
 # --keep keeps the scratch folder.  Environment: KEEP_TRASH=1 (keep $TRASH),
-# TEST_VERBOSE=1, SKIP_TESTS="t0010.3 t0010.7" (skip by number).
+# TEST_VERBOSE=1, SKIP_TESTS="t0010.3 t0010.7" (skip by number),
+# TEST_SEED=N (repeat the random choices of a run, see test_seed).
+#
+# Tests assert no timing (a loaded machine must pass them: timings are
+# figures of make bench), wait on conditions with wait_until_ rather than
+# sleeping, and draw every random choice after test_seed, which prints the
+# seed ("# seed N"): TEST_SEED=N repeats the run's choices exactly.
 #
 # Bodies are eval'ed in the script's own shell (no subshell), as in git, so a
 # body can register cleanups; wrap a "cd" in a subshell yourself.  Never pipe
@@ -462,6 +468,28 @@ test_file_owner () {
 	test "$got" = "$2" && return 0
 	echo "owner of $1 is $got, expected $2"
 	return 1
+}
+
+# ---------------------------------------------------------------------------
+# Random choices.  test_seed picks the seed (TEST_SEED, or RELIABILITY_SEED
+# its older name, or the pid), prints it, and seeds everything a test draws
+# from: bash's $RANDOM, and libfiu's enable_random (FIU_PRNG_SEED, read by
+# the preload library of fiu-run).  Call it once, before the first choice;
+# anything else random (awk, perl) must be seeded from $TEST_SEED.  Draw
+# from $RANDOM in the script's own shell, never inside $(...): bash
+# reseeds $RANDOM in every subshell.
+
+test_seed () {
+	TEST_SEED=${TEST_SEED:-${RELIABILITY_SEED:-$$}}
+	case $TEST_SEED in
+	''|*[!0-9]*) error "TEST_SEED must be a number, not '$TEST_SEED'" ;;
+	esac
+	RANDOM=$TEST_SEED
+	FIU_PRNG_SEED=$TEST_SEED
+	export TEST_SEED FIU_PRNG_SEED
+	# On stderr, which prove shows without -v: a failure in make check
+	# must come with the seed that repeats it.
+	echo "# seed $TEST_SEED (TEST_SEED=$TEST_SEED repeats these choices)" >&2
 }
 
 # ---------------------------------------------------------------------------

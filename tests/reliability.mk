@@ -8,8 +8,9 @@
 # estate break/repair cycles, 10 pushes to hostile targets, 40 watched
 # installs), then prints the "# FIGURE" lines of every script as one
 # table.  make check runs the same scripts with short counts.  The full
-# log is kept in $(RELIABILITY_LOG); RELIABILITY_SEED=N repeats the random
-# choices of a run (each script prints its seed).
+# log is kept in $(RELIABILITY_LOG); TEST_SEED=N repeats the random
+# choices of a run (each script prints its "# seed N"; RELIABILITY_SEED,
+# the older name, still works).
 
 RELIABILITY_LOG ?= build/reliability.log
 

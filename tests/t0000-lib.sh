@@ -12,12 +12,34 @@ sub_script () {
 }
 
 # run_sub NAME: run NAME.sh, keeping stdout, stderr and the exit code in
-# NAME.out, NAME.err and NAME.rc; our own settings must not leak in.
+# NAME.out, NAME.err and NAME.rc; our own settings must not leak in
+# (SUB_SEED becomes its TEST_SEED).
 run_sub () {
-	env -u KEEP_TRASH -u TEST_VERBOSE -u SKIP_TESTS OUTER="$TRASH" \
+	env -u KEEP_TRASH -u TEST_VERBOSE -u SKIP_TESTS -u RELIABILITY_SEED \
+		TEST_SEED="${SUB_SEED:-}" OUTER="$TRASH" \
 		bash "$1.sh" >"$1.out" 2>"$1.err"
 	echo $? >"$1.rc"
 }
+
+sub_script seeded <<\EOF
+test_seed
+test_expect_success 'draw' '
+	echo "$RANDOM $RANDOM $FIU_PRNG_SEED" >"$OUTER/seeded.draws"
+'
+test_done
+EOF
+
+test_expect_success 'test_seed prints its seed; TEST_SEED=N repeats the draws' '
+	run_sub seeded && echo 0 >expect && test_cmp expect seeded.rc &&
+	seed=$(sed -n "s/^# seed \([0-9]*\) (TEST_SEED=[0-9]* repeats these choices)$/\1/p" seeded.err) &&
+	test -n "$seed" && mv seeded.draws first &&
+	SUB_SEED=$seed run_sub seeded && test_cmp expect seeded.rc &&
+	test_cmp first seeded.draws &&
+	SUB_SEED=$((seed + 1)) run_sub seeded && test_cmp expect seeded.rc &&
+	! cmp -s first seeded.draws &&
+	SUB_SEED=abc run_sub seeded && echo 1 >expect && test_cmp expect seeded.rc &&
+	grep "Bail out! TEST_SEED must be a number" seeded.out
+'
 
 test_expect_success 'test_cmp passes on equal files, fails with a diff' '
 	printf "a\nb\n" >one && printf "a\nb\n" >two && printf "a\nc\n" >three &&

@@ -336,8 +336,8 @@ test_expect_success 'a replayed older bundle is refused' '
 test_expect_success 'a second install waits for the lock, then fails clearly' '
 	snapshot before &&
 	# The holder execs into sleep with the lock on fd 9: killing it frees the lock.
-	{ (exec 9>>pullstate/lock && flock 9 && exec sleep 14) & holder=$!; } &&
-	sleep 0.5 &&
+	{ (exec 9>>pullstate/lock && flock 9 && exec sleep 60) & holder=$!; } &&
+	wait_until_ 10 test_must_fail flock -n pullstate/lock true &&
 	test_expect_code 1 pull install "$bundle" >out 2>err &&
 	kill $holder 2>/dev/null; wait $holder 2>/dev/null;
 	grep "failed at lock: another certpull install holds .*lock (waited 10 s)" out &&

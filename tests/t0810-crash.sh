@@ -15,7 +15,9 @@ rename, open, read or unlink at random inside certpull and certpush: every
 failure is reported and leaves the old state.
 
 Scale: RELIABILITY=1 runs the long version (200 kills of certpull, 100 of
-certpush, 60 fault runs); RELIABILITY_SEED fixes the random choices.'
+certpush, 60 fault runs); TEST_SEED=N repeats the random choices of a run
+(the kill delays, the fault points and probabilities, and the draws of
+libfiu), as printed in its "# seed N".'
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/lib-services.sh"
 
@@ -31,9 +33,7 @@ if test -n "${RELIABILITY:-}"; then
 else
 	KILLS=15 PUSH_KILLS=15 FAULTS=12
 fi
-SEED=${RELIABILITY_SEED:-$$}
-RANDOM=$SEED
-say "seed $SEED (RELIABILITY_SEED=$SEED repeats these choices)"
+test_seed
 
 # figure NAME K=V...: one line of figures, on the TAP stream.
 figure () {
@@ -458,10 +458,13 @@ test_expect_success "kill -9 of certpush --now at $PUSH_KILLS random moments" '
 FAULT_POINTS="posix/io/rw/write posix/io/sync/fsync posix/io/dir/rename
 	posix/io/oc/open posix/io/rw/read posix/io/dir/unlink"
 
-# pick_fault: "NAME PROBABILITY" at random.
+# pick_fault: FAULT="NAME PROBABILITY" at random, and FAULT_SEED for the
+# draws of libfiu in that run.  Not through $(...): bash reseeds $RANDOM
+# in a subshell, and the choice would not come from the seed.
 pick_fault () {
 	local points=($FAULT_POINTS) probs=(0.05 0.2 0.5)
-	echo "${points[RANDOM % ${#points[@]}]} ${probs[RANDOM % 3]}"
+	FAULT="${points[RANDOM % ${#points[@]}]} ${probs[RANDOM % 3]}"
+	FAULT_SEED=$RANDOM
 }
 
 # certpull's reload commands run without the fault library: the faults are
@@ -471,8 +474,8 @@ test_expect_success CMD:fiu-run "certpull under I/O faults ($FAULTS runs): repor
 	PULLCONF=fault.yaml pull check-config &&
 	TRIALS=0 FAILED=0 VIOLATIONS=0 &&
 	for ((i = 0; i < FAULTS; i++)); do
-		new=$(other_leaf $CUR) && set -- $(make_bundle $new f$i) && f=$(pick_fault) &&
-		netns_exec mail fiu-run -x -c "enable_random name=${f% *},probability=${f#* }" \
+		new=$(other_leaf $CUR) && set -- $(make_bundle $new f$i) && pick_fault && f=$FAULT &&
+		FIU_PRNG_SEED=$FAULT_SEED netns_exec mail fiu-run -x -c "enable_random name=${f% *},probability=${f#* }" \
 			"$CERTPULL" -c "$TRASH/fault.yaml" install "$1" >fault.out 2>&1 7>&- 8>&-
 		rc=$?
 		TRIALS=$((TRIALS + 1))
@@ -496,8 +499,8 @@ test_expect_success CMD:fiu-run "certpull under I/O faults ($FAULTS runs): repor
 test_expect_success CMD:fiu-run "certpush --now under I/O faults ($FAULTS runs): reported, serial and outbox sound" '
 	TRIALS=0 FAILED=0 VIOLATIONS=0 REFUSED=0 TEMPS=0 last=$(push_serial) leaf=b &&
 	for ((i = 0; i < FAULTS; i++)); do
-		leaf=$(other_leaf $leaf) && use_leaf $leaf && f=$(pick_fault) &&
-		fiu-run -x -c "enable_random name=${f% *},probability=${f#* }" \
+		leaf=$(other_leaf $leaf) && use_leaf $leaf && pick_fault && f=$FAULT &&
+		FIU_PRNG_SEED=$FAULT_SEED fiu-run -x -c "enable_random name=${f% *},probability=${f#* }" \
 			"$CERTPUSH" -c "$TRASH/push.yaml" --now >fault.out 2>&1 7>&- 8>&-
 		rc=$?
 		TRIALS=$((TRIALS + 1))

@@ -198,8 +198,9 @@ test_expect_success "$CYCLES cycle(s): break six nodes, push, repair, push: all 
 		new_leaf c$c && want=$(cert_fingerprint ca/c$c.crt) &&
 		break_all || return 1
 		{ push --now >out 2>err & pid=$!; } &&
-		# The cut node gets 2 kB/s: cut its link while the bundle flows.
-		sleep 2 && netns_link_down cut &&
+		# The cut node gets 2 kB/s: cut its link while the bundle
+		# flows, that is once certpull serve runs there.
+		wait_until_ 20 netns_runs cut certpull && netns_link_down cut &&
 		{ wait $pid && rc=0 || rc=$?; } &&
 		cat out && test $rc = 1 || return 1
 		FAULTS=$((FAULTS + 6))
