@@ -7,12 +7,19 @@ SYSCONFDIR ?= /etc
 DESTDIR	?=
 
 CC	?= cc
+# The version, written once: the first entry of packaging/debian/changelog
+# (the rpm spec repeats it; tests/t0700 checks they agree).  "--version",
+# "status --json" and the packages all show it.
+VERSION	:= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog 2>/dev/null)
+ifeq ($(VERSION),)
+$(error cannot read the version from packaging/debian/changelog)
+endif
 PKGS	:= openssl libssh2 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Debian's libinotifytools0-dev ships no .pc file.
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
 
-WARN	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+WARN	:= -std=gnu11 -D_GNU_SOURCE -DCP_VERSION='"$(VERSION)"' -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
 	   -Wno-format-truncation
 HARDEN	:= -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
@@ -48,6 +55,10 @@ $(B)/%.o: %.c $(HEADERS)
 $(S)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+# The files that print CP_VERSION are rebuilt when it changes.
+VERSION_SRC := certpush/main.c certpull/main.c certpush/push.c certpull/status.c
+$(call obj,$(B),$(VERSION_SRC)) $(call obj,$(S),$(VERSION_SRC)): packaging/debian/changelog
 
 $(B)/libcommon.a: $(call obj,$(B),$(COMMON_SRC))
 	$(AR) rcs $@ $^

@@ -58,6 +58,7 @@ static const char usage_text[] =
 "  -c FILE   configuration file (default " PULLCONF_DEFAULT ")\n"
 "  -v        verbose\n"
 "  -h, --help  this text\n"
+"  -V, --version  print \"certpull VERSION\" and exit\n"
 "\n"
 "Exit status: 0 success (install: installed), 1 failure or rejection (install:\n"
 "failed and rolled back), 2 unchanged (install: already installed, nothing\n"
@@ -422,18 +423,22 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = PULLCONF_DEFAULT, *cmd;
 	int ch, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "+c:hv", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hvV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
 			break;
 		case 'h':
 			return usage(0);
+		case 'V':
+			printf("certpull %s\n", CP_VERSION);
+			return 0;
 		case 'v':
 			verbose++;
 			break;

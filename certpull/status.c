@@ -259,6 +259,8 @@ print_status(const struct pullconf *c, int json)
 		}
 	buf_add_str(&b, "],\"last\":");
 	buf_add(&b, last.data, last.len);
+	buf_add_u8(&b, ',');
+	json_kv_str(&b, "version", CP_VERSION);
 	buf_add_str(&b, "}\n");
 	if (json)
 		fwrite(b.data, 1, b.len, stdout);

@@ -64,6 +64,7 @@ static const char usage_text[] =
 "  -c FILE   configuration file (default " PUSHCONF_DEFAULT ")\n"
 "  -v        verbose\n"
 "  -h, --help  this text\n"
+"  -V, --version  print \"certpush VERSION\" and exit\n"
 "\n"
 "Exit status: 0 success, 1 failure, 64 usage error.  See certpush(8).\n";
 
@@ -251,6 +252,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "now", no_argument, NULL, 'N' },
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'J' },
@@ -263,7 +265,7 @@ main(int argc, char **argv)
 	int ch, verbose = 0, now = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt_long(argc, argv, "+c:hv", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hvV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'N':
 			now = 1;
@@ -285,6 +287,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			return usage(0);
+		case 'V':
+			printf("certpush %s\n", CP_VERSION);
+			return 0;
 		case 'v':
 			verbose++;
 			break;

@@ -612,7 +612,9 @@ push_status(const struct pushconf *c, int json)
 		json_kv_str(&b, "error", ts.error[0] ? ts.error : NULL);
 		buf_add_u8(&b, '}');
 	}
-	buf_add_str(&b, "]}\n");
+	buf_add_str(&b, "],");
+	json_kv_str(&b, "version", CP_VERSION);
+	buf_add_str(&b, "}\n");
 	if (json)
 		fwrite(b.data, 1, b.len, stdout);
 	else if (waiting > 0)

@@ -7,7 +7,7 @@
 #   make rpm    rpmbuild -bb --nodeps of packaging/rpm/certpush.spec
 #               (RPMBUILD_OPTS=--nocheck skips the unit tests)
 
-PKG_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+PKG_VERSION := $(VERSION)
 # Both may be set on the command line (tests/t0700 builds in its scratch
 # folder): make deb PKG_TMP=/tmp/x DIST=/tmp/y
 PKG_TMP	?= build/pkg

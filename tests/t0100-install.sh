@@ -244,6 +244,26 @@ test_expect_success 'status shows the serial and each file' '
 	grep "\"sha256\":\"$(cert_fingerprint ca/b.crt)\"" status.json
 '
 
+# The version the packages get (packaging/debian/changelog; t0700 checks
+# the rpm spec has the same).
+VERSION=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$SRC/packaging/debian/changelog")
+
+test_expect_success '--version and -V print the packages version; status --json has it' '
+	test -n "$VERSION" &&
+	printf "certpush %s\n" "$VERSION" >expect.push &&
+	printf "certpull %s\n" "$VERSION" >expect.pull &&
+	"$CERTPUSH" --version >out.push && test_cmp expect.push out.push &&
+	"$CERTPUSH" -V >out.push && test_cmp expect.push out.push &&
+	"$CERTPULL" --version >out.pull && test_cmp expect.pull out.pull &&
+	"$CERTPULL" -V >out.pull && test_cmp expect.pull out.pull &&
+	"$CERTPUSH" --help >help && grep -e "--version" help &&
+	"$CERTPULL" --help >help && grep -e "--version" help &&
+	pull status --json >status.json &&
+	grep "\"version\":\"$VERSION\"}$" status.json &&
+	"$CERTPUSH" -c certpush.yaml status --json >status.json &&
+	grep "\"version\":\"$VERSION\"}$" status.json
+'
+
 # Every temp file is created exclusively (never through a symlink) with
 # mode 0600 and given its final owner and mode before the first byte is
 # written to it.

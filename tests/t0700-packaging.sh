@@ -248,6 +248,10 @@ test_expect_success INSTALLED 'installed: programs run, modes and owners' '
 	grep "^usage: certpush" out &&
 	/usr/sbin/certpull --help >out &&
 	grep "^usage: certpull" out &&
+	/usr/sbin/certpush --version >out &&
+	test "$(cat out)" = "certpush $VERSION" &&
+	/usr/sbin/certpull --version >out &&
+	test "$(cat out)" = "certpull $VERSION" &&
 	for d in /etc/certpush /etc/certpull /var/lib/certpush /var/lib/certpull; do
 		test_file_mode $d 0700 && test_file_owner $d root:root || return 1
 	done &&
