@@ -424,7 +424,7 @@ prom_value(const struct audit_ctx *a, const struct audit_line *x, int f)
 	case 0:
 		return (long long)x->not_after;
 	case 1:
-		return (long long)audit_days_left(a, x);
+		return (long long)x->not_after - (long long)a->now;
 	case 2:
 		return (long long)x->verdict;
 	case 3:
@@ -450,8 +450,9 @@ render_prom(const struct audit_ctx *a, const struct audit_list *l,
 	} fam[] = {
 		{ "cert_not_after_seconds", PS_CERT, "notAfter of the certificate, "
 		    "seconds since the epoch." },
-		{ "cert_days_left", PS_CERT, "Whole days left before the certificate "
-		    "expires (negative once expired)." },
+		/* Base units (promtool check metrics refuses days). */
+		{ "cert_time_left_seconds", PS_CERT, "Seconds left before the "
+		    "certificate expires (negative once expired)." },
 		{ "audit_verdict", PS_ALL, "Verdict of the audit line: 0 OK, 1 WARNING, "
 		    "2 CRITICAL, 3 UNKNOWN." },
 		{ "endpoint_up", PS_ENDPOINT, "1 if the endpoint completed a TLS "

@@ -9,7 +9,7 @@ TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       dovecot-pop3d opendkim opendkim-tools openssh-server openssh-client certbot
       pebble inotify-tools socat faketime ssl-cert-check pssh rsync procps
       iputils-ping strace e2fsprogs sudo
-      fiu-utils"
+      fiu-utils prometheus"
 PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 
 want=$(echo $BUILD $TEST $PKG)

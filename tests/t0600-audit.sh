@@ -399,7 +399,8 @@ test_expect_success 'Prometheus textfile written atomically, mode 0644; exit cod
 	grep "^# HELP certpush_endpoint_mismatch " prom/certpush.prom &&
 	grep "^certpush_audit_scrape_error 0$" prom/certpush.prom &&
 	grep "^certpush_endpoint_mismatch{kind=\"endpoint\",source=\"mail/$MAIL:25\",item=\"www\"} 0$" prom/certpush.prom &&
-	grep "^certpush_cert_days_left{kind=\"source\",source=\"www\",item=\"www\",name=\"mail.test\"} [0-9]*$" prom/certpush.prom &&
+	grep "^certpush_cert_time_left_seconds{kind=\"source\",source=\"www\",item=\"www\",name=\"mail.test\"} [0-9]*$" prom/certpush.prom &&
+	! grep "days" prom/certpush.prom &&
 	grep -v "^#" prom/certpush.prom | grep -cv "^[a-z_]*\({[^}]*}\)\? -\?[0-9][0-9]*$" >bad_lines || : &&
 	echo 0 >expect && test_cmp expect bad_lines &&
 	test_expect_code 3 "$CERTPUSH" audit --prometheus -o "$TRASH/prom/files.prom" bad/empty.pem &&
@@ -408,6 +409,27 @@ test_expect_success 'Prometheus textfile written atomically, mode 0644; exit cod
 		-o "$TRASH/prom/broken.prom" 2>err &&
 	grep "^certpush_audit_status 3$" prom/broken.prom
 '
+
+# promtool (Debian'"'"'s prometheus package) lints the exposition as Prometheus
+# itself parses it: base units (seconds, not days), HELP and TYPE lines.
+test_expect_success CMD:promtool 'promtool check metrics passes on both programs'"'"' outputs' '
+	{ push audit --prometheus -o "$TRASH/prom/push.prom" || test $? -le 2; } &&
+	cat prom/push.prom &&
+	promtool check metrics <prom/push.prom &&
+	{ pull mail audit --prometheus --ca-file "$TRASH/ca/ca.crt" \
+		-o "$TRASH/prom/pull.prom" || test $? -le 2; } &&
+	cat prom/pull.prom &&
+	grep "^certpull_cert_time_left_seconds{" prom/pull.prom &&
+	grep "^certpull_installed_mismatch{" prom/pull.prom &&
+	promtool check metrics <prom/pull.prom &&
+	test_expect_code 2 "$CERTPULL" audit --prometheus -o "$TRASH/prom/files.prom" \
+		bad/empty.pem exp &&
+	grep "^certpull_cert_time_left_seconds{kind=\"file\",source=\"exp/old.pem\",.*} -[0-9]*$" \
+		prom/files.prom &&
+	promtool check metrics <prom/files.prom
+'
+test_have_prereq CMD:promtool ||
+	say "promtool missing: install Debian's prometheus package (make deps)"
 
 # How long this takes is a figure of make bench (tests/bench/audit.sh), not
 # an assertion: a loaded machine would fail it.
