@@ -35,6 +35,40 @@ fd_read_capped(int fd, size_t cap, struct buf *out, struct err *e)
 	}
 }
 
+/* " (a directory)" and the like for a file that is not regular, or "". */
+static const char *
+file_type(const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return " (a directory)";
+	if (S_ISFIFO(st->st_mode))
+		return " (a FIFO)";
+	if (S_ISSOCK(st->st_mode))
+		return " (a socket)";
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return " (a device)";
+	return "";
+}
+
+/*
+ * Reports why open(path, O_NOFOLLOW) failed.  A symbolic link gives
+ * ELOOP, whose text ("Too many levels of symbolic links") misleads:
+ * say what it is.  Returns -1.
+ */
+static int
+open_error(const char *path, struct err *e)
+{
+	int saved = errno;
+	struct stat st;
+
+	if (saved == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		errno = saved;
+		return err_set(e, "%s: is a symbolic link: refusing it", path);
+	}
+	errno = saved;
+	return err_set(e, "%s: %s", path, strerror(saved));
+}
+
 int
 file_read_stat(const char *path, size_t cap, struct buf *out, struct stat *st,
     struct err *e)
@@ -46,10 +80,15 @@ file_read_stat(const char *path, size_t cap, struct buf *out, struct stat *st,
 
 	/* O_NONBLOCK: a FIFO must be refused below, not wait for a writer. */
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return err_set(e, "%s: %s", path, strerror(errno));
-	if (fstat(fd, sp) == -1 || !S_ISREG(sp->st_mode)) {
+		return open_error(path, e);
+	if (fstat(fd, sp) == -1) {
+		err_set(e, "%s: %s", path, strerror(errno));
 		close(fd);
-		return err_set(e, "%s: not a regular file", path);
+		return -1;
+	}
+	if (!S_ISREG(sp->st_mode)) {
+		close(fd);
+		return err_set(e, "%s: not a regular file%s", path, file_type(sp));
 	}
 	if ((uintmax_t)sp->st_size > cap) {
 		close(fd);

@@ -353,6 +353,44 @@ test_expect_success 'a replayed older bundle is refused' '
 	same_as before
 '
 
+# The words of certpull(8) for a bundle that cannot be read, checked in the
+# page's source, then printed by verify, install and receive.
+test_expect_success 'oversize, symlinked, directory bundles: the words certpull(8) documents' '
+	doc="$SRC/certpull/certpull.8" &&
+	grep -Fx "FILE: is a symbolic link: refusing it" "$doc" &&
+	grep -Fx "FILE: not a regular file (a directory)" "$doc" &&
+	grep -Fx ".Ql FILE: larger than 1048576 bytes ;" "$doc" &&
+	grep -Fx ".Ql input larger than 1048576 bytes ." "$doc" &&
+	snapshot before &&
+	head -c 1048577 /dev/zero >big.bundle &&
+	head -c 1048576 /dev/zero >max.bundle &&
+	ln -s "$(make_bundle f)" link.bundle &&
+	mkdir dir.bundle &&
+	test_expect_code 1 pull verify big.bundle >out &&
+	echo "big.bundle: rejected (size): big.bundle: larger than 1048576 bytes" >expect &&
+	test_cmp expect out &&
+	test_expect_code 1 pull install big.bundle >out 2>/dev/null &&
+	echo "big.bundle: failed at verify:size: big.bundle: larger than 1048576 bytes (nothing changed)" >expect &&
+	test_cmp expect out &&
+	test_expect_code 1 pull receive <big.bundle >out 2>/dev/null &&
+	grep "\"step\":\"verify:size\",\"error\":\"input larger than 1048576 bytes\"" out &&
+	test_expect_code 1 pull verify max.bundle >out &&
+	grep "^max.bundle: rejected (magic): " out &&
+	test_expect_code 1 pull verify link.bundle >out &&
+	echo "link.bundle: rejected (input): link.bundle: is a symbolic link: refusing it" >expect &&
+	test_cmp expect out &&
+	test_expect_code 1 pull install link.bundle >out 2>/dev/null &&
+	echo "link.bundle: failed at input: link.bundle: is a symbolic link: refusing it (nothing changed)" >expect &&
+	test_cmp expect out &&
+	test_expect_code 1 pull verify dir.bundle >out &&
+	echo "dir.bundle: rejected (input): dir.bundle: not a regular file (a directory)" >expect &&
+	test_cmp expect out &&
+	test_expect_code 1 pull install dir.bundle >out 2>/dev/null &&
+	echo "dir.bundle: failed at input: dir.bundle: not a regular file (a directory) (nothing changed)" >expect &&
+	test_cmp expect out &&
+	same_as before
+'
+
 test_expect_success 'a second install waits for the lock, then fails clearly' '
 	snapshot before &&
 	# The holder execs into sleep with the lock on fd 9: killing it frees the lock.

@@ -178,8 +178,11 @@ test_expect_success 'setup: configurations, first push' '
 	front_file_is plain/cert.pem
 '
 
+# The daemon's standard output goes to certpush-run.stdout, its standard
+# error to certpush-run.log: certpush(8) says push results are logged.
 test_expect_success 'the daemon starts and pushes nothing while nothing changes' '
 	DAEMON_NETNS=front daemon_start certpush-run "" \
+		sh -c "exec \"\$@\" >\"\$0\"" "$TRASH/certpush-run.stdout" \
 		"$CERTPUSH" -v -c "$TRASH/certpush.yaml" run &&
 	wait_for_file certpush-run.log 5 &&
 	quiet_for 3 &&
@@ -194,6 +197,13 @@ test_expect_success 'certbot renew: one push, every target serves the new certif
 	serves front "$LE/live/www.test/cert.pem" &&
 	serves mail "$LE/live/www.test/cert.pem" &&
 	pushes_become 1
+'
+
+test_expect_success 'push results go to standard error (the log), as certpush(8) says' '
+	grep "^certpush: 2 of 2 targets ok, 0 failed$" certpush-run.log &&
+	grep "^certpush: mail  *installed  *serial " certpush-run.log &&
+	test_path_is_file certpush-run.stdout &&
+	! test -s certpush-run.stdout
 '
 
 # switch_links VERSION NAME...: point live/www.test/NAME.pem at archive version.

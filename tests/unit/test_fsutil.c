@@ -177,7 +177,8 @@ test_read_refuses_symlink(void **state)
 	assert_int_equal(file_read(path, 100, &b, &e), -1);
 	assert_null(b.data);
 	assert_true(tu_contains(e.msg, path));
-	assert_true(tu_contains(e.msg, "symbolic link"));
+	/* Not ELOOP's "Too many levels of symbolic links". */
+	assert_true(tu_contains(e.msg, ": is a symbolic link: refusing it"));
 	/* The target itself reads fine. */
 	assert_int_equal(file_read(target, 100, &b, &e), 0);
 	assert_int_equal(b.len, 4);
@@ -185,7 +186,7 @@ test_read_refuses_symlink(void **state)
 	buf_free(&b);
 	/* A folder is not a regular file. */
 	assert_int_equal(file_read(d, 100, &b, &e), -1);
-	assert_true(tu_contains(e.msg, "not a regular file"));
+	assert_true(tu_contains(e.msg, ": not a regular file (a directory)"));
 	assert_null(b.data);
 	/* Nor is a FIFO: refused at once, without waiting for a writer. */
 	snprintf(path, sizeof(path), "%s/fifo", d);
@@ -193,7 +194,7 @@ test_read_refuses_symlink(void **state)
 	alarm(5);
 	assert_int_equal(file_read(path, 100, &b, &e), -1);
 	alarm(0);
-	assert_true(tu_contains(e.msg, "not a regular file"));
+	assert_true(tu_contains(e.msg, ": not a regular file (a FIFO)"));
 }
 
 static void
