@@ -792,9 +792,11 @@ netns_link_up () {
 }
 
 # ---------------------------------------------------------------------------
-# TLS and certificates: lib-certs.sh.
+# TLS and certificates: lib-certs.sh.  The configurations and nodes the
+# push tests share: lib-nodes.sh (its sshd_start is in lib-services.sh).
 
 . "$SRC/tests/lib-certs.sh"
+. "$SRC/tests/lib-nodes.sh"
 
 # ---------------------------------------------------------------------------
 # Startup: clear what runs killed by SIGKILL left behind, now that every

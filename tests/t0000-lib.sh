@@ -409,6 +409,29 @@ test_expect_success NETNS,CMD:openssl 'tls_fingerprint reads the served leaf' '
 	daemon_stop s_server
 '
 
+test_expect_success BUILT,CMD:openssl,CMD:ssh-keygen 'lib-nodes: certpush and certpull load the configurations it writes' '
+	mkdir -m 0700 keys src state && mkdir -p node/hp &&
+	make_ca nca && make_cert nca leaf "DNS:www.test" >/dev/null && source_leaf nca leaf &&
+	push_keys --ssh && test -n "$pub" && test -s keys/id_ed25519.pub && : >keys/known_hosts &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out src/dkim.key 2>/dev/null &&
+	{
+		push_conf_head --names www.test --dkim "$TRASH/src/dkim.key" sel mail.test "concurrency: 4" &&
+		push_target_local front "www, dkim" "$TRASH/node/certpull.yaml" &&
+		push_target_ssh mail 10.0.0.2 2222 20 www "user: certpull"
+	} >push.yaml &&
+	cat push.yaml &&
+	"$CERTPUSH" -c push.yaml check-config &&
+	echo 1 >node/hp/haproxy.pid &&
+	{
+		pull_conf_head node "$TRASH/node" "grace: 10" &&
+		pull_files_service "$TRASH/node/dkim.private" dkim dkim 0600 keys "reload: [/bin/true]" &&
+		pull_haproxy_service "$TRASH/node/site.pem" "$TRASH/node/hp" check reload sni=www.test name=web &&
+		pull_mail_services "$TRASH/node" "$TRASH/node" sni=mail.test
+	} >node/certpull.yaml &&
+	cat node/certpull.yaml &&
+	"$CERTPULL" -c node/certpull.yaml check-config
+'
+
 sub_script netfail <<\EOF
 test_expect_success NETNS 'make a node, start a daemon in it, and fail' '
 	netns_create solo &&
