@@ -74,12 +74,18 @@ push_conf_head () {
 	echo "targets:"
 }
 
-# push_target_local NAME ITEMS [CERTPULL_CONFIG]: a local target; with
-# CERTPULL_CONFIG, run $CERTPULL with that configuration.  ITEMS: "www, dkim".
+# push_target_local NAME ITEMS [CERTPULL_CONFIG [LINE...]]: a local target;
+# with CERTPULL_CONFIG, run $CERTPULL with that configuration.  ITEMS: "www,
+# dkim".  Each LINE (such as "endpoints:") is added to it.
 push_target_local () {
+	local line
 	printf '  - name: %s\n    type: local\n' "$1"
 	test -z "${3:-}" || printf '    certpull: %s\n    certpull_config: %s\n' "$CERTPULL" "$3"
 	printf '    items: [%s]\n' "$2"
+	shift 3 2>/dev/null || shift $#
+	for line in "$@"; do
+		printf '    %s\n' "$line"
+	done
 }
 
 # push_target_ssh NAME HOST PORT TIMEOUT ITEMS [LINE...]: an ssh target

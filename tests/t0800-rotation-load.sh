@@ -36,10 +36,6 @@ figure () {
 	echo "# FIGURE $*" >&7
 }
 
-push () {
-	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
-}
-
 # use_leaf N: leaf N and DKIM key N become the sources.
 use_leaf () {
 	source_leaf ca "l$1" &&
@@ -55,46 +51,17 @@ der_sha256 () {
 # pull_conf NODE: HAProxy on front and the backups, mail's three services.
 pull_conf () {
 	local node=$1 dir=$TRASH/$1
-	cat <<-EOF
-	node: $node
-	state_dir: $dir/state
-	trusted_keys: [$pub]
-	grace: 15
-	services:
-	EOF
+	pull_conf_head $node "$dir" "grace: 15" &&
 	case $node in
-	mail) cat <<-EOF ;;
-	  - name: postfix
-	    files:
-	      - { path: $dir/certs/postfix.pem, item: www, format: key+chain, mode: "0600" }
-	    reload: [/usr/sbin/postfix, -c, $dir/postfix/etc, reload]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 25, starttls: smtp }
-	      - { address: 127.0.0.1, port: 587, starttls: smtp }
-	  - name: dovecot
-	    files:
-	      - { path: $dir/certs/dovecot.crt, item: www, format: fullchain, mode: "0644" }
-	      - { path: $dir/certs/dovecot.key, item: www, format: key, mode: "0600" }
-	    reload: [/usr/bin/doveadm, -c, $dir/dovecot/dovecot.conf, reload]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 993 }
-	      - { address: 127.0.0.1, port: 995 }
-	      - { address: 127.0.0.1, port: 143, starttls: imap }
-	      - { address: 127.0.0.1, port: 110, starttls: pop3 }
-	  - name: opendkim
-	    files:
-	      - { path: $dir/dkim/keys/sel.private, item: dkim, format: dkim,
-	          owner: opendkim, group: opendkim, mode: "0600" }
-	EOF
-	*) cat <<-EOF ;;
-	  - name: haproxy
-	    files:
-	      - { path: $dir/certs/site.pem, item: www, format: haproxy, mode: "0600" }
-	    haproxy_socket: $dir/haproxy/admin.sock
-	    reload: [/bin/kill, -USR2, "$(cat "$dir/haproxy/haproxy.pid")"]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443, sni: www.test }
-	EOF
+	mail)
+		pull_mail_services "$dir/certs" "$dir" &&
+		cat <<-EOF ;;
+		  - name: opendkim
+		    files:
+		      - { path: $dir/dkim/keys/sel.private, item: dkim, format: dkim,
+		          owner: opendkim, group: opendkim, mode: "0600" }
+		EOF
+	*) pull_haproxy_service "$dir/certs/site.pem" "$dir/haproxy" reload sni=www.test ;;
 	esac
 }
 
@@ -108,9 +75,7 @@ test_expect_success "setup: CA, $((ROTATIONS + 1)) leaves and DKIM keys, four no
 			-out dkim/d$i.key 2>/dev/null || return 1
 	done &&
 	test "$(sort -u leaves.sha256 | wc -l)" = $((ROTATIONS + 1)) &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	netns_create front 1 && netns_create mail 2 &&
 	netns_create backup1 3 && netns_create backup2 4 &&
 	for node in front backup1 backup2; do
@@ -129,47 +94,17 @@ test_expect_success "setup: CA, $((ROTATIONS + 1)) leaves and DKIM keys, four no
 '
 
 test_expect_success 'setup: sshd on mail and the backups, configurations, leaf 0 everywhere' '
-	: >keys/known_hosts &&
 	for node in front mail backup1 backup2; do
 		pull_conf $node >$node/certpull.yaml || return 1
-		test $node = front && continue
-		sshd_start $node "$TRASH/$node/sshd" \
-			"restrict,command=\"$CERTPULL -c $TRASH/$node/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
-		sshd_known_hosts_line "$(netns_addr $node)" "$TRASH/$node/sshd" >>keys/known_hosts ||
-			return 1
+		test $node = front ||
+			serve_sshd $node "$TRASH/$node/sshd" "$TRASH/$node/certpull.yaml" || return 1
 	done &&
 	{
-		cat <<-EOF &&
-		signing_key: $TRASH/keys/signing.key
-		state_dir: $TRASH/state
-		certificates:
-		  - name: www
-		    cert: $TRASH/src/cert.pem
-		    chain: $TRASH/src/chain.pem
-		    key: $TRASH/src/key.pem
-		dkim:
-		  - name: dkim
-		    key: $TRASH/src/dkim.key
-		    selector: sel
-		    domain: mail.test
-		targets:
-		  - name: front
-		    type: local
-		    certpull: $CERTPULL
-		    certpull_config: $TRASH/front/certpull.yaml
-		    items: [www]
-		  - name: mail
-		    host: $(netns_addr mail)
-		    identity: $TRASH/keys/id_ed25519
-		    known_hosts: $TRASH/keys/known_hosts
-		    timeout: 60
-		    items: [www, dkim]
-		EOF
-		for node in backup1 backup2; do
-			printf "  - name: %s\n    host: %s\n    identity: %s\n    known_hosts: %s\n    timeout: 60\n    items: [www]\n" \
-				$node "$(netns_addr $node)" "$TRASH/keys/id_ed25519" "$TRASH/keys/known_hosts" ||
-				return 1
-		done
+		push_conf_head --dkim "$TRASH/src/dkim.key" sel mail.test &&
+		push_target_local front www "$TRASH/front/certpull.yaml" &&
+		push_target_ssh mail "$(netns_addr mail)" 22 60 "www, dkim" &&
+		push_target_ssh backup1 "$(netns_addr backup1)" 22 60 www &&
+		push_target_ssh backup2 "$(netns_addr backup2)" 22 60 www
 	} >certpush.yaml &&
 	push check-config &&
 	use_leaf 0 && push --now >out && cat out &&

@@ -34,10 +34,6 @@ figure () {
 	echo "# FIGURE $*" >&7
 }
 
-push () {
-	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
-}
-
 ns_of () {
 	case $1 in cut) echo cut ;; *) echo nodes ;; esac
 }
@@ -63,31 +59,17 @@ port_of () {
 # node_conf NODE RELOAD: certpull.yaml; a plain file, or HAProxy for ok and cut.
 node_conf () {
 	local node=$1 dir=$TRASH/$1
-	cat <<-EOF
-	node: $node
-	state_dir: $dir/state
-	trusted_keys: [$pub]
-	grace: 10
-	services:
-	  - name: site
-	    files:
-	      - { path: $dir/dest/site.pem, item: www, format: haproxy, mode: "0600" }
-	    timeout: 2
-	EOF
+	pull_conf_head $node "$dir" "grace: 10" &&
 	case $node in
-	ok|cut) cat <<-EOF ;;
-	    haproxy_socket: $dir/haproxy/admin.sock
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443 }
-	EOF
-	hang) echo "    reload: [$2]" ;;
+	ok|cut) pull_haproxy_service "$dir/dest/site.pem" "$dir/haproxy" name=site "timeout: 2" ;;
+	hang) pull_files_service "$dir/dest/site.pem" www haproxy 0600 site "timeout: 2" "reload: [$2]" ;;
+	*) pull_files_service "$dir/dest/site.pem" www haproxy 0600 site "timeout: 2" ;;
 	esac
 }
 
+# start_sshd NODE: its sshd, forcing certpull serve; its host key trusted.
 start_sshd () {
-	local node=$1
-	SSHD_PORT=$(port_of $node) sshd_start "$(ns_of $node)" "$TRASH/$node/sshd" \
-		"restrict,command=\"$CERTPULL -c $TRASH/$node/certpull.yaml serve\" $(cat keys/id_ed25519.pub)"
+	SSHD_PORT=$(port_of $1) serve_sshd "$(ns_of $1)" "$TRASH/$1/sshd" "$TRASH/$1/certpull.yaml"
 }
 
 # leaf_of NODE: the leaf (by fingerprint) in the node's file, "-" if none.
@@ -106,9 +88,7 @@ serves () {
 test_expect_success 'setup: CA, keys, namespaces front, nodes and cut' '
 	mkdir -m 0700 keys src state &&
 	make_ca ca && new_leaf a &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	ssh-keygen -q -t ed25519 -N "" -C wrong -f keys/wrong_host_key &&
 	netns_create front 1 && netns_create nodes 2 && netns_create cut 3
 '
@@ -123,34 +103,18 @@ test_expect_success 'setup: seven nodes, HAProxy on ok and cut, a 256k tmpfs on 
 		install -m 0600 ca/a.pem $node/dest/site.pem &&
 		haproxy_start $(ns_of $node) "$TRASH/$node/haproxy" "$TRASH/$node/dest/site.pem" || return 1
 	done &&
-	: >keys/known_hosts &&
 	for t in $TARGETS; do
-		node=${t%%:*} &&
-		start_sshd $node &&
-		sshd_known_hosts_line "$(netns_addr $(ns_of $node))" "$TRASH/$node/sshd" >>keys/known_hosts ||
-			return 1
+		start_sshd ${t%%:*} || return 1
 	done &&
 	cp keys/known_hosts keys/known_hosts.good
 '
 
 test_expect_success 'setup: certpush.yaml, a first push to all seven' '
 	{
-		cat <<-EOF &&
-		signing_key: $TRASH/keys/signing.key
-		state_dir: $TRASH/state
-		concurrency: 16
-		certificates:
-		  - name: www
-		    cert: $TRASH/src/cert.pem
-		    chain: $TRASH/src/chain.pem
-		    key: $TRASH/src/key.pem
-		targets:
-		EOF
+		push_conf_head "concurrency: 16" &&
 		for t in $TARGETS; do
 			node=${t%%:*} && t=${t#*:} &&
-			printf "  - name: %s\n    host: %s\n    port: %s\n    identity: %s\n    known_hosts: %s\n    timeout: %s\n    items: [www]\n" \
-				$node "$(netns_addr $(ns_of $node))" ${t%:*} "$TRASH/keys/id_ed25519" \
-				"$TRASH/keys/known_hosts" ${t#*:} || return 1
+			push_target_ssh $node "$(netns_addr $(ns_of $node))" ${t%:*} ${t#*:} www || return 1
 		done
 	} >certpush.yaml &&
 	push check-config &&
