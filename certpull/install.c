@@ -487,6 +487,30 @@ any_changed(const struct txn *t)
 	return 0;
 }
 
+/*
+ * The items whose files this install changed, each once, with the leaf
+ * fingerprint of a certificate item: the front shows them per node.
+ */
+static void
+note_changed(const struct txn *t, const struct bundle *b, struct outcome *o)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->nfiles; i++) {
+		const char *item = t->files[i].f->item;
+
+		if (!t->files[i].changed)
+			continue;
+		for (k = 0; k < o->nchanged && strcmp(o->changed[k].item, item) != 0; k++)
+			;
+		if (k < o->nchanged || o->nchanged == OUTCOME_MAX_CHANGED)
+			continue;
+		snprintf(o->changed[k].item, sizeof(o->changed[k].item), "%s", item);
+		render_leaf_fpr(b, item, o->changed[k].fingerprint);
+		o->nchanged++;
+	}
+}
+
 static void
 save_outcome(const struct pullconf *c, const struct outcome *o)
 {
@@ -537,7 +561,8 @@ install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 	if (o->result == INSTALL_OK && !any_changed(t)) {
 		o->result = INSTALL_UNCHANGED;
 		report_served(c, b, o);
-	}
+	} else if (o->result == INSTALL_OK)
+		note_changed(t, b, o);
 out:
 	if (o->result == INSTALL_FAILED)
 		log_warnx("install failed at %s: %s", o->step, o->error);
@@ -597,6 +622,15 @@ outcome_json(const struct outcome *o, struct buf *b)
 		rc |= buf_add_u8(b, ',');
 		rc |= json_kv_str(b, "fingerprint", o->served[i].fingerprint);
 		rc |= buf_add_str(b, o->served[i].ok ? ",\"ok\":true}" : ",\"ok\":false}");
+	}
+	rc |= buf_add_str(b, "],\"changed\":[");
+	for (i = 0; i < o->nchanged; i++) {
+		rc |= buf_add_str(b, i ? ",{" : "{");
+		rc |= json_kv_str(b, "item", o->changed[i].item);
+		rc |= buf_add_u8(b, ',');
+		rc |= json_kv_str(b, "fingerprint", o->changed[i].fingerprint[0] ?
+		    o->changed[i].fingerprint : NULL);
+		rc |= buf_add_u8(b, '}');
 	}
 	rc |= buf_add_str(b, "],");
 	rc |= json_kv_str(b, "step", o->result == INSTALL_FAILED ? o->step : NULL);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "cert.h"
 #include "pullconf.h"
 
@@ -33,6 +34,14 @@ struct served {
 	int	ok;
 };
 
+#define OUTCOME_MAX_CHANGED	16
+
+/* An item whose files an install changed. */
+struct changed_item {
+	char	item[BUNDLE_NAME_MAX + 1];
+	char	fingerprint[CERT_FPR_LEN];	/* of its leaf; "" for a key */
+};
+
 /* What a failed install left on disk. */
 enum files_left {
 	FILES_UNTOUCHED = 0,	/* failed before any file was replaced */
@@ -50,6 +59,8 @@ struct outcome {
 	size_t			 nservices;
 	struct served		 served[PULL_MAX_SERVICES * PULL_MAX_ENDPOINTS];
 	size_t			 nserved;
+	struct changed_item	 changed[OUTCOME_MAX_CHANGED];
+	size_t			 nchanged;
 	int			 recovered;	/* an interrupted install was rolled back first */
 	enum files_left		 files;		/* after a failure */
 };

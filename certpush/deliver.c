@@ -61,10 +61,27 @@ struct answer {
 	char	files[32];
 	char	fpr[CERT_FPR_LEN];
 	char	serial[32];
+	struct delivered_item changed[DELIVERY_MAX_CHANGED];
+	size_t	nchanged;
 };
 
 /* Copies a string of the answer, escaped here where it enters (node_text). */
 #define TAKE(field, value)	node_text((field), sizeof(field), (value), strlen(value))
+
+/* "changed": [{"item": ..., "fingerprint": ...}]: an item starts an entry. */
+static void
+on_changed(struct answer *a, const char *key, const char *value)
+{
+	struct delivered_item *c;
+
+	if (strcmp(key, "item") == 0 && a->nchanged < DELIVERY_MAX_CHANGED) {
+		c = &a->changed[a->nchanged++];
+		TAKE(c->item, value);
+	} else if (strcmp(key, "fingerprint") == 0 && a->nchanged > 0) {
+		c = &a->changed[a->nchanged - 1];
+		TAKE(c->fingerprint, value);
+	}
+}
 
 static void
 on_value(void *arg, const char *path, const char *value, int is_string)
@@ -81,6 +98,8 @@ on_value(void *arg, const char *path, const char *value, int is_string)
 		TAKE(a->files, value);
 	else if (strcmp(path, "serial") == 0 && !is_string)
 		TAKE(a->serial, value);
+	else if (strncmp(path, "changed.", 8) == 0 && is_string)
+		on_changed(a, path + 8, value);
 	else if (strcmp(path, "served.fingerprint") == 0 && is_string && a->fpr[0] == '\0')
 		TAKE(a->fpr, value);
 }
@@ -131,8 +150,11 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 		snprintf(d->error, sizeof(d->error), "inconsistent answer: result \"%s\" "
 		    "with exit status %d", a.result, status);
 	/* A failed node serves the old certificate: it is not news. */
-	if (d->result != DELIVERY_FAILED)
+	if (d->result != DELIVERY_FAILED) {
 		snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", a.fpr);
+		memcpy(d->changed, a.changed, sizeof(d->changed));
+		d->nchanged = a.nchanged;
+	}
 	return d->result == DELIVERY_FAILED ? -1 : 0;
 }
 

@@ -20,6 +20,14 @@
 enum delivery_result { DELIVERY_INSTALLED, DELIVERY_UNCHANGED, DELIVERY_FAILED,
 	DELIVERY_VERIFIED };
 
+#define DELIVERY_MAX_CHANGED	16
+
+/* An item whose files the node changed, as it reported it. */
+struct delivered_item {
+	char	item[64];
+	char	fingerprint[CERT_FPR_LEN];	/* its leaf; "" for a key */
+};
+
 struct delivery {
 	const struct target	*t;
 	const struct buf	*bundle;	/* NULL if it could not be built */
@@ -27,6 +35,8 @@ struct delivery {
 	enum delivery_result	 result;
 	uint64_t		 serial;	/* as reported by the target */
 	char			 fingerprint[CERT_FPR_LEN];	/* first served */
+	struct delivered_item	 changed[DELIVERY_MAX_CHANGED];
+	size_t			 nchanged;
 	char			 error[1024];
 	long long		 ms;
 };

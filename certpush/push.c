@@ -348,11 +348,33 @@ record(const struct pushconf *c, struct job *j, int dry_run)
 		log_warnx("%s", e.msg);
 }
 
+/*
+ * The items the node changed, with the start of their leaf fingerprint
+ * ("www=E4:B8:49:A1,dkim-2026"), or "-": after one renewal, the nodes
+ * that got it show it whichever certificate their first endpoint serves.
+ */
+static void
+changed_text(const struct delivery *d, char *out, size_t size)
+{
+	size_t i, n = 0;
+	int w;
+
+	snprintf(out, size, "-");
+	for (i = 0; i < d->nchanged; i++) {
+		w = snprintf(out + n, size - n, "%s%s%s%.11s", i ? "," : "",
+		    d->changed[i].item, d->changed[i].fingerprint[0] ? "=" : "",
+		    d->changed[i].fingerprint);
+		if (w < 0 || (size_t)w >= size - n)
+			break;
+		n += (size_t)w;
+	}
+}
+
 /* One line per target and a summary, on stdout or (to_log) in the log. */
 static void
 report_text(const struct job *j, size_t n, int to_log)
 {
-	char line[1200];
+	char line[2400], changed[DELIVERY_MAX_CHANGED * 80];
 	size_t i, ok = 0;
 
 	for (i = 0; i <= n; i++) {
@@ -365,12 +387,13 @@ report_text(const struct job *j, size_t n, int to_log)
 		else if (i == n)
 			snprintf(line, sizeof(line), "%zu of %zu targets ok, %zu failed",
 			    ok, n, n - ok);
-		else
+		else {
+			changed_text(d, changed, sizeof(changed));
 			snprintf(line, sizeof(line), "%-16s %-10s serial %-12" PRIu64
 			    " %-8s %.2fs%s%s", d->t->name, delivery_result_name(d->result),
-			    d->serial ? d->serial : j[i].serial,
-			    d->fingerprint[0] ? d->fingerprint : "-", d->ms / 1000.0,
+			    d->serial ? d->serial : j[i].serial, changed, d->ms / 1000.0,
 			    d->error[0] ? "  error: " : "", d->error);
+		}
 		if (i < n)
 			ok += d->result != DELIVERY_FAILED;
 		if (to_log)
@@ -379,6 +402,24 @@ report_text(const struct job *j, size_t n, int to_log)
 			puts(line);
 	}
 	fflush(stdout);
+}
+
+/* ,"changed":[{"item":...,"fingerprint":...}]: full fingerprints. */
+static void
+report_json_changed(struct buf *b, const struct delivery *d)
+{
+	size_t i;
+
+	buf_add_str(b, ",\"changed\":[");
+	for (i = 0; i < d->nchanged; i++) {
+		buf_add_str(b, i ? ",{" : "{");
+		json_kv_str(b, "item", d->changed[i].item);
+		buf_add_u8(b, ',');
+		json_kv_str(b, "fingerprint", d->changed[i].fingerprint[0] ?
+		    d->changed[i].fingerprint : NULL);
+		buf_add_u8(b, '}');
+	}
+	buf_add_u8(b, ']');
 }
 
 static void
@@ -399,6 +440,7 @@ report_json(const struct job *j, size_t n)
 		json_kv_u64(&b, "serial", d->serial ? d->serial : j[i].serial);
 		buf_add_u8(&b, ',');
 		json_kv_str(&b, "fingerprint", d->fingerprint[0] ? d->fingerprint : NULL);
+		report_json_changed(&b, d);
 		buf_add_u8(&b, ',');
 		json_kv_i64(&b, "ms", d->ms);
 		buf_add_u8(&b, ',');

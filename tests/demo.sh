@@ -160,6 +160,9 @@ targets:
     certpull: $pull
     certpull_config: $demo/front/certpull.yaml
     items: [mail]
+    # What "certpush audit" probes from here: the step 10 endpoint row.
+    endpoints:
+      - { address: 127.0.0.1, port: 8443, sni: mail.example.test }
   - name: mail
     host: 127.0.0.1
     port: 2222
@@ -198,7 +201,13 @@ step "9. status on the front and on a node"
 
 if "$push" --help | grep -q ' audit'; then
 	step "10. the expiry audit: sources, targets and the live endpoint"
-	"$push" -c certpush.yaml audit --ca-file ca.crt || :
+	"$push" -c certpush.yaml audit --ca-file ca.crt >audit.txt || :
+	cat audit.txt
+	# The row promised above: the front's endpoint, serving the renewed leaf.
+	if ! grep -q " endpoint .*front/127.0.0.1:8443" audit.txt; then
+		echo "demo: the audit shows no row for the live endpoint" >&2
+		exit 1
+	fi
 fi
 
 printf '\ndemo: OK (scratch folder %s%s)\n' "$demo" \

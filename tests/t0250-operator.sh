@@ -32,8 +32,11 @@ pull_conf () {
 	  - name: web
 	    files:
 	      - { path: $dir/out/site.pem, item: www, format: haproxy, owner: ${2:-root}, mode: "0600" }
-	    reload: [${3:-/bin/true}]
 	EOF
+	# mail also gets mx, listed first at the front.
+	test "$node" != mail ||
+	echo "      - { path: $dir/out/mx.pem, item: mx, format: haproxy, mode: \"0600\" }" >>"$dir/certpull.yaml"
+	echo "    reload: [${3:-/bin/true}]" >>"$dir/certpull.yaml"
 }
 
 # push_line TARGET FILE: TARGET's line of certpush --now's output FILE,
@@ -45,6 +48,7 @@ push_line () {
 test_expect_success 'setup: CA, keys, the front and one ssh node' '
 	make_ca ca && mkdir -m 0700 keys src state &&
 	make_cert ca a "DNS:www.test" >/dev/null && source_leaf ca a &&
+	mkdir -m 0700 src2 && make_cert ca m "DNS:mx.test" >/dev/null && source_leaf ca m src2 &&
 	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
 	pub=$(sed -n "s/^- //p" keygen.out) &&
 	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
@@ -58,12 +62,40 @@ test_expect_success 'setup: CA, keys, the front and one ssh node' '
 	state_dir: $TRASH/state
 	certificates:
 	  - { name: www, cert: $TRASH/src/cert.pem, chain: $TRASH/src/chain.pem, key: $TRASH/src/key.pem }
+	  - { name: mx, cert: $TRASH/src2/cert.pem, chain: $TRASH/src2/chain.pem, key: $TRASH/src2/key.pem }
 	targets:
 	  - { name: front, type: local, certpull: $CERTPULL, certpull_config: $TRASH/front/certpull.yaml, items: [www] }
-	  - { name: mail, host: $(netns_addr mail), identity: $TRASH/keys/id_ed25519, known_hosts: $TRASH/keys/known_hosts, timeout: 20, items: [www] }
+	  - { name: mail, host: $(netns_addr mail), identity: $TRASH/keys/id_ed25519, known_hosts: $TRASH/keys/known_hosts, timeout: 20, items: [mx, www] }
 	EOF
 	push --now >first.out &&
 	grep "2 of 2 targets ok" first.out
+'
+
+# short_fpr LEAF: the start of LEAF's fingerprint, as push lines show it.
+short_fpr () {
+	cert_fingerprint "ca/$1.crt" | cut -c1-11
+}
+
+test_expect_success 'the first push: each node names every item it changed' '
+	printf "%s\n" "front=www=$(short_fpr a)" "mail=www=$(short_fpr a),mx=$(short_fpr m)" >expect &&
+	sed -n "s/^\([a-z]*\)  *installed  *serial [0-9]*  *\([^ ]*\) .*/\1=\2/p" first.out >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'one certificate renewed: the nodes show it, not what their first endpoint serves' '
+	make_cert ca a2 "DNS:www.test" >/dev/null && source_leaf ca a2 &&
+	push --now >renew.out &&
+	cat renew.out &&
+	printf "%s\n" "front=www=$(short_fpr a2)" "mail=www=$(short_fpr a2)" >expect &&
+	sed -n "s/^\([a-z]*\)  *installed  *serial [0-9]*  *\([^ ]*\) .*/\1=\2/p" renew.out >actual &&
+	test_cmp expect actual &&
+	make_cert ca m2 "DNS:mx.test" >/dev/null && source_leaf ca m2 src2 &&
+	push --now --json >renew.json &&
+	cat renew.json &&
+	grep -F "\"name\":\"mail\",\"result\":\"installed\"" renew.json &&
+	grep -F "\"changed\":[{\"item\":\"mx\",\"fingerprint\":\"$(cert_fingerprint ca/m2.crt)\"}]" renew.json &&
+	grep -F "\"name\":\"front\",\"result\":\"unchanged\"" renew.json &&
+	grep -F "\"changed\":[]" renew.json
 '
 
 test_expect_success 'a node whose configuration fails: its own message in the push line, --json, status, the audit' '
