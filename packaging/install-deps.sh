@@ -10,9 +10,12 @@ TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       pebble inotify-tools socat faketime ssl-cert-check pssh rsync procps
       iputils-ping strace e2fsprogs sudo
       fiu-utils prometheus"
+# The other TLS daemons of tests/t0400-protocols.sh, and check_ssl_cert.
+TEST_DAEMONS="postgresql dovecot-managesieved dovecot-lmtpd prosody slapd
+      ldap-utils vsftpd mariadb-server mariadb-client monitoring-plugins-contrib"
 PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 
-want=$(echo $BUILD $TEST $PKG)
+want=$(echo $BUILD $TEST $TEST_DAEMONS $PKG)
 missing=""
 for p in $want; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -27,6 +30,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 # Postfix asks a debconf question; answer it so the install never blocks.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# slapd would otherwise build a directory for the host's domain: the tests
+# build their own cn=config and never use the system's.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 export DEBIAN_FRONTEND=noninteractive
 if ! apt-get install -y --no-install-recommends $missing >/tmp/certpush-deps.log 2>&1; then
 	apt-get update -qq >/dev/null 2>&1 || true

@@ -10,8 +10,10 @@ cert_fingerprint () {
 	openssl x509 -noout -fingerprint -sha256 -in "$1" | sed 's/^.*=//'
 }
 
-# tls_fingerprint [--netns NODE] [--starttls smtp|imap|pop3] HOST PORT [SNI]:
-# fingerprint of the leaf the endpoint serves.  Fails when nothing is served.
+# tls_fingerprint [--netns NODE] [--starttls PROTO] HOST PORT [SNI]:
+# fingerprint of the leaf the endpoint serves (PROTO as openssl s_client
+# -starttls knows it; for xmpp and xmpp-server SNI is also the stream's
+# "to").  Fails when nothing is served.
 tls_fingerprint () {
 	local ns_cmd=() starttls=() sni=() pem
 	while :; do
@@ -22,6 +24,9 @@ tls_fingerprint () {
 		esac
 	done
 	test -z "${3:-}" || sni=(-servername "$3")
+	case ${starttls[1]:-}/${3:-} in
+	xmpp*/?*) sni+=(-xmpphost "$3") ;;
+	esac
 	pem=$(timeout 10 "${ns_cmd[@]}" openssl s_client -connect "$1:$2" \
 		"${starttls[@]}" "${sni[@]}" </dev/null 2>/dev/null |
 		sed -n '/-BEGIN CERTIFICATE-/,/-END CERTIFICATE-/p')

@@ -1,0 +1,308 @@
+#!/bin/bash
+# tests/lib-daemons.sh: the other TLS daemons of a mail and web estate, for
+# the STARTTLS protocols of certpull's and certpush's endpoints: PostgreSQL,
+# Dovecot's ManageSieve and LMTP, Prosody, OpenLDAP slapd, vsftpd and
+# MariaDB.  Source after lib.sh and lib-services.sh, whose conventions hold
+# here too: every instance lives in DIR under $TRASH, NS is a node made by
+# netns_create, each *_start waits (bounded) for its ports and registers its
+# stop at exit, prints the log tails on failure and returns 1; each *_reload
+# returns once the daemon has acted on it.  Each listens on its standard
+# port (one namespace each); DIR holds its config, data, pid and logs.
+#
+# Facts measured on Debian 12 are in /work/shared/SERVICES.md ("More TLS
+# services"); the ones a reader of this file needs are next to each daemon.
+
+# dmn_as_ USER CMD...: run CMD as USER with its groups.  Daemons get the
+# same through "setpriv ... CMD" in their argv: setpriv execs, so the pid
+# daemon_start records stays the daemon's.
+dmn_as_ () {
+	local user=$1
+	shift
+	setpriv --reuid="$user" --regid="$user" --init-groups "$@"
+}
+
+# dmn_start_ NAME NS DIR LOG TIMEOUT PORTS CMD...: daemon_start CMD in NS
+# with its output in LOG, then wait for each of the space-separated PORTS.
+dmn_start_ () {
+	local name=$1 ns=$2 dir=$3 log=$4 timeout=$5 ports=$6
+	shift 6
+	# shellcheck disable=SC2086 # PORTS is a list
+	DAEMON_NETNS=$ns DAEMON_LOG=$log daemon_start "$name:$dir" "$dir/$name.pid" "$@" &&
+	svc_wait_ports_ "$ns" "$timeout" $ports ||
+		{ svc_fail_ "$name did not start" "$log"; return 1; }
+}
+
+# dmn_reload_signal_ NAME DIR LOG REGEX SIG: send SIG to the daemon and wait
+# until one more line of LOG matches REGEX.
+dmn_reload_signal_ () {
+	local name=$1 dir=$2 log=$3 re=$4 sig=$5 n pid
+	n=$(log_count_ "$log" "$re")
+	pid=$(daemon_pid "$name:$dir") || { echo "$name_reload: not running"; return 1; }
+	kill "-$sig" "$pid" || return 1
+	wait_log_count_ "$log" "$re" "$n" 10 && return 0
+	svc_fail_ "${name}_reload: no reload logged" "$log"
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL 15, data DIR/data, sockets DIR/run, log DIR/postgres.log.
+#
+# Facts: initdb and postgres refuse root; the postmaster stays in the
+# foreground.  SIGHUP (pg_ctl reload) re-reads ssl_cert_file and
+# ssl_key_file and open sessions survive; a key it refuses (postgres 0600
+# and root:postgres 0640 pass; 0640 owned by postgres or root:root 0600 do
+# not) only logs "SSL configuration was not reloaded" and keeps the old
+# certificate.  Dialogue: SSLRequest, one byte "S", then TLS.
+
+postgres_bin () {
+	local d
+	for d in /usr/lib/postgresql/*/bin; do :; done
+	test -x "$d/postgres" && echo "$d"
+}
+
+# postgres_start NS DIR CERT KEY: TLS on 5432 with CERT (fullchain) and KEY.
+postgres_start () {
+	local ns=$1 dir=$2 bin
+	bin=$(postgres_bin) || { echo "postgres_start: no PostgreSQL"; return 1; }
+	svc_dir_ "$dir" &&
+	install -d -o postgres -g postgres -m 0700 "$dir/data" &&
+	install -d -o postgres -g postgres -m 0755 "$dir/run" || return 1
+	dmn_as_ postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync \
+		-E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 ||
+		{ svc_fail_ "initdb failed" "$dir/initdb.log"; return 1; }
+	cat >>"$dir/data/postgresql.conf" <<-EOF
+	listen_addresses = '127.0.0.1'
+	port = 5432
+	unix_socket_directories = '$dir/run'
+	ssl = on
+	ssl_cert_file = '$3'
+	ssl_key_file = '$4'
+	fsync = off
+	EOF
+	dmn_start_ postgres "$ns" "$dir" "$dir/postgres.log" 15 5432 \
+		setpriv --reuid=postgres --regid=postgres --init-groups \
+		"$bin/postgres" -D "$dir/data"
+}
+
+postgres_reload () {
+	dmn_reload_signal_ postgres "$1" "$1/postgres.log" 'received SIGHUP' HUP
+}
+
+postgres_stop () {
+	daemon_stop "postgres:$1"
+}
+
+# ---------------------------------------------------------------------------
+# Dovecot 2.3 with ManageSieve (4190) and LMTP (24) besides IMAP and POP3:
+# lib-services.sh's instance, two more protocols and listeners.  Reload and
+# stop are dovecot_reload and dovecot_stop.
+#
+# Facts: a mismatched pair reloads with rc 0, and every new handshake fails
+# afterwards: only a check of the pair before the reload catches it.
+
+# dovecot_mail_start NS DIR CERT KEY
+dovecot_mail_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir/run" && svc_dir_ "$dir/state" &&
+	install -d -o 65534 -g 65534 -m 0700 "$dir/mail" || return 1
+	echo "test:{PLAIN}secret:65534:65534::$dir/mail/test::" >"$dir/users"
+	{
+		dovecot_conf_ "$dir" "$3" "$4" |
+			sed 's/^protocols = .*/protocols = imap pop3 sieve lmtp/'
+		printf '%s\n' 'service managesieve-login {' '  inet_listener sieve {' \
+			'    port = 4190' '  }' '}' 'service lmtp {' '  inet_listener lmtp {' \
+			'    port = 24' '  }' '}'
+	} >"$dir/dovecot.conf" || return 1
+	dovecot -n -c "$dir/dovecot.conf" >"$dir/doveconf.out" 2>&1 ||
+		{ svc_fail_ "dovecot: bad config" "$dir/doveconf.out"; return 1; }
+	DAEMON_NETNS=$ns DAEMON_LOG=$dir/dovecot.log daemon_start "dovecot:$dir" "$dir/dovecot.pid" \
+		dovecot -F -c "$dir/dovecot.conf" &&
+	svc_wait_ports_ "$ns" 10 143 4190 24 ||
+		{ svc_fail_ "dovecot did not start" "$dir/dovecot.log"; return 1; }
+}
+
+# ---------------------------------------------------------------------------
+# Prosody 0.12, XMPP client (5222) and server (5269) streams for the
+# virtual host HOST; config DIR/prosody.cfg.lua, data DIR/data, log
+# DIR/prosody.log.
+#
+# Facts: it refuses to run as root (mod_posix): started as prosody, which
+# must read the key (root:prosody 0640).  SIGHUP re-reads the config and
+# the certificates ("Reloading configuration file"); streams survive.  An
+# unreadable key leaves TLS broken for new streams.
+
+# prosody_start NS DIR HOST CERT KEY
+prosody_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir" &&
+	install -d -o prosody -g prosody -m 0750 "$dir/data" || return 1
+	cat >"$dir/prosody.cfg.lua" <<-EOF
+	pidfile = "$dir/data/prosody.pid"
+	data_path = "$dir/data"
+	log = { info = "$dir/prosody.log" }
+	interfaces = { "127.0.0.1" }
+	c2s_ports = { 5222 }
+	s2s_ports = { 5269 }
+	c2s_require_encryption = true
+	s2s_require_encryption = true
+	modules_enabled = { "tls", "dialback", "disco" }
+	ssl = { certificate = "$4", key = "$5" }
+	VirtualHost "$3"
+	EOF
+	touch "$dir/prosody.log" && chown prosody "$dir/prosody.log" &&
+	dmn_start_ prosody "$ns" "$dir" "$dir/prosody.out" 10 "5222 5269" \
+		setpriv --reuid=prosody --regid=prosody --init-groups \
+		prosody -F --config "$dir/prosody.cfg.lua"
+}
+
+prosody_reload () {
+	dmn_reload_signal_ prosody "$1" "$1/prosody.log" 'Reloading configuration file' HUP
+}
+
+prosody_stop () {
+	daemon_stop "prosody:$1"
+}
+
+# ---------------------------------------------------------------------------
+# OpenLDAP slapd 2.5 (GnuTLS), cn=config in DIR/slapd.d, LDAP on 389 with
+# StartTLS, ldapi socket DIR/ldapi (root is the config's manager through
+# it, as in Debian's default), log DIR/slapd.log.
+#
+# Facts: slapd reads the certificate files when olcTLSCertificateFile and
+# olcTLSCertificateKeyFile are modified, not when the files change: the
+# reload is an ldapmodify of both (same paths are fine); open sessions
+# survive.  The key must be readable by openldap.  A failed modify keeps
+# the attributes and leaves StartTLS broken until one succeeds.
+
+# slapd_ldapi DIR: the ldapi:// URL of DIR's socket.
+slapd_ldapi () {
+	echo "ldapi://$(printf %s "$1/ldapi" | sed 's|/|%2F|g')"
+}
+
+# slapd_reload_ldif CERT KEY: the modify that makes slapd load the files.
+slapd_reload_ldif () {
+	printf '%s\n' 'dn: cn=config' 'changetype: modify' \
+		'replace: olcTLSCertificateFile' "olcTLSCertificateFile: $1" '-' \
+		'replace: olcTLSCertificateKeyFile' "olcTLSCertificateKeyFile: $2" '-'
+}
+
+# slapd_start NS DIR CERT KEY
+slapd_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir" &&
+	install -d -o openldap -g openldap -m 0750 "$dir/slapd.d" "$dir/run" || return 1
+	cat >"$dir/config.ldif" <<-EOF
+	dn: cn=config
+	objectClass: olcGlobal
+	cn: config
+	olcPidFile: $dir/run/slapd.pid
+	olcTLSCertificateFile: $3
+	olcTLSCertificateKeyFile: $4
+
+	dn: cn=schema,cn=config
+	objectClass: olcSchemaConfig
+	cn: schema
+
+	include: file:///etc/ldap/schema/core.ldif
+
+	dn: olcDatabase={0}config,cn=config
+	objectClass: olcDatabaseConfig
+	olcDatabase: {0}config
+	olcAccess: {0}to * by dn.exact=gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth manage by * break
+	EOF
+	setpriv --reuid=openldap --regid=openldap --init-groups \
+		slapadd -n0 -F "$dir/slapd.d" -l "$dir/config.ldif" >"$dir/slapadd.log" 2>&1 ||
+		{ svc_fail_ "slapadd failed" "$dir/slapadd.log"; return 1; }
+	slapd_reload_ldif "$3" "$4" >"$dir/reload.ldif" &&
+	dmn_start_ slapd "$ns" "$dir" "$dir/slapd.log" 10 389 \
+		slapd -d 0 -h "ldap:/// $(slapd_ldapi "$dir")" -F "$dir/slapd.d" \
+		-u openldap -g openldap
+}
+
+# slapd_reload DIR: the modify of DIR/reload.ldif (the start's paths).
+slapd_reload () {
+	ldapmodify -Q -Y EXTERNAL -H "$(slapd_ldapi "$1")" -f "$1/reload.ldif" >/dev/null
+}
+
+slapd_stop () {
+	daemon_stop "slapd:$1"
+}
+
+# ---------------------------------------------------------------------------
+# vsftpd 3.0, FTP on 21 with AUTH TLS; config DIR/vsftpd.conf.
+#
+# Facts: certificates are read at start only, SIGHUP does not reload them:
+# the "reload" is a restart, which ends open sessions.  root 0600 keys
+# work (it reads them before dropping privileges).  It refuses to start
+# without secure_chroot_dir, root-owned and not writable by others.
+
+# vsftpd_start NS DIR CERT KEY
+vsftpd_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir" && install -d -m 0555 "$dir/empty" || return 1
+	cat >"$dir/vsftpd.conf" <<-EOF
+	listen=YES
+	listen_ipv6=NO
+	listen_port=21
+	background=NO
+	anonymous_enable=NO
+	local_enable=YES
+	ssl_enable=YES
+	rsa_cert_file=$3
+	rsa_private_key_file=$4
+	secure_chroot_dir=$dir/empty
+	seccomp_sandbox=NO
+	xferlog_enable=NO
+	EOF
+	echo "$ns" >"$dir/netns"
+	dmn_start_ vsftpd "$ns" "$dir" "$dir/vsftpd.log" 10 21 vsftpd "$dir/vsftpd.conf"
+}
+
+vsftpd_stop () {
+	daemon_stop "vsftpd:$1"
+}
+
+# vsftpd_restart DIR: stop and start again with the same config.
+vsftpd_restart () {
+	local dir=$1 ns
+	ns=$(cat "$dir/netns") && vsftpd_stop "$dir" &&
+	dmn_start_ vsftpd "$ns" "$dir" "$dir/vsftpd.log" 10 21 vsftpd "$dir/vsftpd.conf"
+}
+
+# ---------------------------------------------------------------------------
+# MariaDB 10.11, data DIR/data, socket DIR/run/mysqld.sock, port 3306, log
+# DIR/mariadb.log.
+#
+# Facts: the server speaks first (handshake v10 with CLIENT_SSL), the
+# client asks for TLS with a 32-byte SSLRequest packet.  "FLUSH SSL" makes
+# it load the files again; open sessions survive; a key it cannot use
+# fails FLUSH SSL (rc 1) and keeps the old certificate.  The key must be
+# readable by mysql.  root@localhost logs in through the socket as root.
+
+# mariadb_start NS DIR CERT KEY
+mariadb_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir" &&
+	install -d -o mysql -g mysql -m 0750 "$dir/data" &&
+	install -d -o mysql -g mysql -m 0755 "$dir/run" || return 1
+	mariadb-install-db --no-defaults --datadir="$dir/data" --user=mysql \
+		--skip-test-db >"$dir/install-db.log" 2>&1 ||
+		{ svc_fail_ "mariadb-install-db failed" "$dir/install-db.log"; return 1; }
+	dmn_start_ mariadb "$ns" "$dir" "$dir/mariadb.log" 20 3306 \
+		mariadbd --no-defaults --datadir="$dir/data" --user=mysql \
+		--socket="$dir/run/mysqld.sock" --pid-file="$dir/run/mysqld.pid" \
+		--bind-address=127.0.0.1 --port=3306 --skip-log-bin \
+		--innodb-buffer-pool-size=16M --ssl-cert="$3" --ssl-key="$4"
+}
+
+# mariadb_sql DIR SQL: one statement as root over the socket.
+mariadb_sql () {
+	mariadb --no-defaults -S "$1/run/mysqld.sock" -u root -e "$2"
+}
+
+mariadb_reload () {
+	mariadb_sql "$1" 'FLUSH SSL'
+}
+
+mariadb_stop () {
+	daemon_stop "mariadb:$1"
+}
