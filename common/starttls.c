@@ -190,6 +190,14 @@ static const struct {
 	{ TLS_SMTP, "smtp", dialogue_smtp },
 	{ TLS_IMAP, "imap", dialogue_imap },
 	{ TLS_POP3, "pop3", dialogue_pop3 },
+	{ TLS_POSTGRES, "postgres", dialogue_postgres },
+	{ TLS_SIEVE, "sieve", dialogue_sieve },
+	{ TLS_LMTP, "lmtp", dialogue_lmtp },
+	{ TLS_XMPP, "xmpp", dialogue_xmpp },
+	{ TLS_XMPP_SERVER, "xmpp-server", dialogue_xmpp_server },
+	{ TLS_LDAP, "ldap", dialogue_ldap },
+	{ TLS_FTP, "ftp", dialogue_ftp },
+	{ TLS_MYSQL, "mysql", dialogue_mysql },
 };
 #define NPROTOCOLS	(sizeof(protocols) / sizeof(protocols[0]))
 

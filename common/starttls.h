@@ -13,7 +13,11 @@
 
 #include "err.h"
 
-enum starttls { TLS_NONE, TLS_SMTP, TLS_IMAP, TLS_POP3 };
+enum starttls {
+	TLS_NONE, TLS_SMTP, TLS_IMAP, TLS_POP3,
+	TLS_POSTGRES, TLS_SIEVE, TLS_LMTP, TLS_XMPP, TLS_XMPP_SERVER, TLS_LDAP,
+	TLS_FTP, TLS_MYSQL
+};
 
 /* What one dialogue may read from the peer in total (greetings, capabilities). */
 #define PIO_BUDGET	(64 * 1024)
@@ -26,6 +30,7 @@ struct pio {
 	long long	 deadline;	/* absolute, clock_ms() */
 	size_t		 budget;	/* bytes the peer may still send */
 	struct err	*e;
+	const char	*host;		/* the name asked for (XMPP's "to"), or NULL */
 };
 
 /*
@@ -51,6 +56,16 @@ int	pio_line(struct pio *p, char *line, size_t cap);
  * "STARTTLS <step>: <reason>", the peer's text escaped.
  */
 int	pio_expect(struct pio *p, const char *ok, const char *more, const char *step);
+
+/* The dialogues of starttls_proto.c, for the table of starttls.c. */
+int	dialogue_postgres(struct pio *p);
+int	dialogue_sieve(struct pio *p);
+int	dialogue_lmtp(struct pio *p);
+int	dialogue_xmpp(struct pio *p);
+int	dialogue_xmpp_server(struct pio *p);
+int	dialogue_ldap(struct pio *p);
+int	dialogue_ftp(struct pio *p);
+int	dialogue_mysql(struct pio *p);
 
 /* Runs the dialogue of st on p (nothing for TLS_NONE).  0 or -1 with p->e set. */
 int	starttls_dialogue(enum starttls st, struct pio *p);

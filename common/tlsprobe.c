@@ -118,8 +118,9 @@ int
 tls_probe(const char *address, unsigned port, const char *sni, enum starttls st,
     unsigned timeout_ms, struct probe *out, struct err *e)
 {
+	/* The name the dialogue asks for (XMPP's stream "to"): as in the SNI. */
 	struct pio p = { .deadline = clock_ms() + timeout_ms, .budget = PIO_BUDGET,
-	    .e = e };
+	    .e = e, .host = sni != NULL ? sni : address };
 	int rc;
 
 	memset(out, 0, sizeof(*out));

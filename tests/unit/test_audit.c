@@ -574,9 +574,9 @@ test_config_endpoints(void **state)
 		  "      - {address: 10.0.0.1, port: 443, sni: www.example.test}\n"
 		  "      - {address: 10.0.0.2, port: 25, starttls: smtp, item: mail}\n", NULL },
 		{ "  - name: front\n    type: local\n    items: [www]\n"
-		  "    endpoints:\n      - {address: a, port: 1, starttls: ftp}\n",
-		  "targets[0].endpoints[0]: starttls \"ftp\" is not one of: none, smtp, imap, "
-		  "pop3" },
+		  "    endpoints:\n      - {address: a, port: 1, starttls: ftps}\n",
+		  "targets[0].endpoints[0]: starttls \"ftps\" is not one of: none, smtp, imap, "
+		  "pop3, postgres, sieve, lmtp, xmpp, xmpp-server, ldap, ftp, mysql" },
 		{ "  - name: front\n    type: local\n    items: [www]\n"
 		  "    endpoints:\n      - {address: a, port: 1, item: mail}\n",
 		  "item \"mail\" is not one of the target's certificate items" },

@@ -396,10 +396,10 @@ static const struct conf_case cases[] = {
 	{ "pull: unknown format", PULL, PULL_HEAD PULL_SVC PULL_FILE("pem", "\"0600\""),
 	    ":9:17: services[0].files[0].format: \"pem\" is not one of: haproxy, "
 	    "key+chain, fullchain, cert, chain, key, dkim, pkcs12" },
-	{ "pull: unknown starttls", PULL, PULL_EP("        port: 21\n"
-	    "        starttls: ftp\n"),
-	    ":14:19: services[0].endpoints[0].starttls: \"ftp\" is not one of: none, "
-	    "smtp, imap, pop3" },
+	{ "pull: unknown starttls", PULL, PULL_EP("        port: 990\n"
+	    "        starttls: ftps\n"),
+	    ":14:19: services[0].endpoints[0].starttls: \"ftps\" is not one of: none, "
+	    "smtp, imap, pop3, postgres, sieve, lmtp, xmpp, xmpp-server, ldap, ftp, mysql" },
 	{ "pull: relative reload command", PULL, PULL_MIN "    reload: [systemctl, reload]\n",
 	    ":11:13: services[0]: reload command \"systemctl\" must be an absolute path" },
 	{ "pull: relative check command", PULL, PULL_MIN "    check: [postfix, check]\n",
