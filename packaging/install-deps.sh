@@ -10,9 +10,11 @@ TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       pebble inotify-tools socat faketime ssl-cert-check pssh rsync procps
       iputils-ping strace e2fsprogs sudo
       fiu-utils prometheus"
-# The other TLS daemons of tests/t0400-protocols.sh, and check_ssl_cert.
+# The other TLS daemons of tests/t0400-protocols.sh, and check_ssl_cert
+# (which needs host).
 TEST_DAEMONS="postgresql dovecot-managesieved dovecot-lmtpd prosody slapd
-      ldap-utils vsftpd mariadb-server mariadb-client monitoring-plugins-contrib"
+      ldap-utils vsftpd mariadb-server mariadb-client monitoring-plugins-contrib
+      bind9-host"
 PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 
 want=$(echo $BUILD $TEST $TEST_DAEMONS $PKG)

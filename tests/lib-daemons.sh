@@ -7,7 +7,9 @@
 # netns_create, each *_start waits (bounded) for its ports and registers its
 # stop at exit, prints the log tails on failure and returns 1; each *_reload
 # returns once the daemon has acted on it.  Each listens on its standard
-# port (one namespace each); DIR holds its config, data, pid and logs.
+# port on every address of its namespace (one namespace each, so that an
+# audit from elsewhere reaches it too); DIR holds its config, data, pid and
+# logs.
 #
 # Facts measured on Debian 12 are in /work/shared/SERVICES.md ("More TLS
 # services"); the ones a reader of this file needs are next to each daemon.
@@ -37,7 +39,7 @@ dmn_start_ () {
 dmn_reload_signal_ () {
 	local name=$1 dir=$2 log=$3 re=$4 sig=$5 n pid
 	n=$(log_count_ "$log" "$re")
-	pid=$(daemon_pid "$name:$dir") || { echo "$name_reload: not running"; return 1; }
+	pid=$(daemon_pid "$name:$dir") || { echo "${name}_reload: not running"; return 1; }
 	kill "-$sig" "$pid" || return 1
 	wait_log_count_ "$log" "$re" "$n" 10 && return 0
 	svc_fail_ "${name}_reload: no reload logged" "$log"
@@ -70,7 +72,7 @@ postgres_start () {
 		-E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 ||
 		{ svc_fail_ "initdb failed" "$dir/initdb.log"; return 1; }
 	cat >>"$dir/data/postgresql.conf" <<-EOF
-	listen_addresses = '127.0.0.1'
+	listen_addresses = '*'
 	port = 5432
 	unix_socket_directories = '$dir/run'
 	ssl = on
@@ -139,7 +141,7 @@ prosody_start () {
 	pidfile = "$dir/data/prosody.pid"
 	data_path = "$dir/data"
 	log = { info = "$dir/prosody.log" }
-	interfaces = { "127.0.0.1" }
+	interfaces = { "*" }
 	c2s_ports = { 5222 }
 	s2s_ports = { 5269 }
 	c2s_require_encryption = true
@@ -235,7 +237,10 @@ slapd_stop () {
 # work (it reads them before dropping privileges).  It refuses to start
 # without secure_chroot_dir, root-owned and not writable by others.
 
-# vsftpd_start NS DIR CERT KEY
+# vsftpd_start NS DIR CERT KEY: also writes DIR/restart, the test's
+# "systemctl restart vsftpd": run in the namespace (certpull's reload is),
+# it stops the running vsftpd and starts another one, detached, whose pid
+# goes to the pid file vsftpd_stop reads.
 vsftpd_start () {
 	local ns=$1 dir=$2
 	svc_dir_ "$dir" && install -d -m 0555 "$dir/empty" || return 1
@@ -253,7 +258,23 @@ vsftpd_start () {
 	seccomp_sandbox=NO
 	xferlog_enable=NO
 	EOF
-	echo "$ns" >"$dir/netns"
+	cat >"$dir/restart" <<-EOF
+	#!/bin/bash
+	# Stop (bounded wait), start detached, wait for the port (bounded).
+	pid=\$(cat "$dir/vsftpd.pid")
+	kill "\$pid" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
+	setsid vsftpd "$dir/vsftpd.conf" </dev/null >>"$dir/vsftpd.log" 2>&1 &
+	echo \$! >"$dir/vsftpd.pid"
+	echo \$! >>"$TRASH/.lib/pids"
+	for ((i = 0; i < 50; i++)); do
+		timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/21' 2>/dev/null && exit 0
+		sleep 0.1
+	done
+	echo "vsftpd did not start again" >&2
+	exit 1
+	EOF
+	chmod 0755 "$dir/restart" &&
 	dmn_start_ vsftpd "$ns" "$dir" "$dir/vsftpd.log" 10 21 vsftpd "$dir/vsftpd.conf"
 }
 
@@ -261,11 +282,9 @@ vsftpd_stop () {
 	daemon_stop "vsftpd:$1"
 }
 
-# vsftpd_restart DIR: stop and start again with the same config.
+# vsftpd_restart NS DIR
 vsftpd_restart () {
-	local dir=$1 ns
-	ns=$(cat "$dir/netns") && vsftpd_stop "$dir" &&
-	dmn_start_ vsftpd "$ns" "$dir" "$dir/vsftpd.log" 10 21 vsftpd "$dir/vsftpd.conf"
+	netns_exec "$1" "$2/restart" 7>&- 8>&-
 }
 
 # ---------------------------------------------------------------------------
@@ -290,7 +309,7 @@ mariadb_start () {
 	dmn_start_ mariadb "$ns" "$dir" "$dir/mariadb.log" 20 3306 \
 		mariadbd --no-defaults --datadir="$dir/data" --user=mysql \
 		--socket="$dir/run/mysqld.sock" --pid-file="$dir/run/mysqld.pid" \
-		--bind-address=127.0.0.1 --port=3306 --skip-log-bin \
+		--bind-address=0.0.0.0 --port=3306 --skip-log-bin \
 		--innodb-buffer-pool-size=16M --ssl-cert="$3" --ssl-key="$4"
 }
 
