@@ -148,15 +148,121 @@ certbot_link(const char *link, const char *target)
 }
 
 /*
+ * The components of the absolute normalized path, from the last: c[0] is
+ * the name, c[1] its directory's name, c[2] the one above ("" past /).
+ */
+struct tail {
+	const char	*c[3];
+	size_t		 len[3];
+};
+
+static void
+tail_of(const char *path, struct tail *t)
+{
+	const char *end = path + strlen(path), *p;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		for (p = end; p > path && p[-1] != '/'; p--)
+			;
+		t->c[i] = p;
+		t->len[i] = (size_t)(end - p);
+		end = p > path ? p - 1 : p;
+	}
+}
+
+static int
+tail_is(const struct tail *t, size_t i, const char *name)
+{
+	return t->len[i] == strlen(name) && strncmp(t->c[i], name, t->len[i]) == 0;
+}
+
+/*
+ * Skips over an acmetool identifier at s (lowercase base32: letters and
+ * digits, 1 to 64) and returns what follows it, or NULL if there is none.
+ */
+static const char *
+acme_id(const char *s)
+{
+	size_t n = 0;
+
+	while (n < 64 && ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9')))
+		n++;
+	return n == 0 ? NULL : s + n;
+}
+
+/* acmetool: STATE/live/HOST -> ../certs/ID (a directory). */
+static int
+acmetool_live(const char *link, const char *target)
+{
+	struct tail t;
+	const char *end;
+
+	tail_of(link, &t);
+	if (!tail_is(&t, 1, "live") || t.len[0] == 0 || strncmp(target, "../certs/", 9) != 0)
+		return 0;
+	return (end = acme_id(target + 9)) != NULL && *end == '\0';
+}
+
+/* acmetool: STATE/certs/ID/privkey -> ../../keys/KEYID/privkey. */
+static int
+acmetool_key(const char *link, const char *target)
+{
+	struct tail t;
+	const char *end;
+
+	tail_of(link, &t);
+	if (!tail_is(&t, 0, "privkey") || !tail_is(&t, 2, "certs") ||
+	    acme_id(t.c[1]) != t.c[1] + t.len[1] || strncmp(target, "../../keys/", 11) != 0)
+		return 0;
+	return (end = acme_id(target + 11)) != NULL && strcmp(end, "/privkey") == 0;
+}
+
+/*
+ * dehydrated: BASEDIR/certs/NAME/{cert,chain,fullchain,privkey}.pem ->
+ * SAME-TIMESTAMP.pem, beside the link.
+ */
+static int
+dehydrated_link(const char *link, const char *target)
+{
+	static const char *const files[] = { "cert", "chain", "fullchain", "privkey",
+	    NULL };
+	struct tail t;
+	size_t i, stem, n;
+
+	tail_of(link, &t);
+	if (!tail_is(&t, 2, "certs") || t.len[1] == 0)
+		return 0;
+	for (i = 0; files[i] != NULL; i++) {
+		stem = strlen(files[i]);
+		if (t.len[0] == stem + 4 && strncmp(t.c[0], files[i], stem) == 0 &&
+		    strcmp(t.c[0] + stem, ".pem") == 0)
+			break;
+	}
+	if (files[i] == NULL || strncmp(target, files[i], stem) != 0 || target[stem] != '-')
+		return 0;
+	for (n = 0; target[stem + 1 + n] >= '0' && target[stem + 1 + n] <= '9'; n++)
+		;
+	return n >= 1 && n <= 12 && strcmp(target + stem + 1 + n, ".pem") == 0;
+}
+
+/*
  * The layouts whose links certpush follows without follow_symlinks: one
- * function per ACME client, true if it writes a link at link (absolute,
- * normalized) with this target.  A new client is a new line here.
+ * function per link an ACME client writes, true if it writes a link at
+ * link (absolute, normalized) with this target.  A new client is a new
+ * line here.  lego (.lego/certificates/NAME.crt, .key) and uacme
+ * (/etc/ssl/uacme/NAME/cert.pem, private/NAME/key.pem) write plain files:
+ * no line.  Each target is relative and names its directories exactly,
+ * so a link that would climb out of the client's tree matches no line.
  */
 static const struct {
 	const char	*client;
 	int		(*writes)(const char *link, const char *target);
 } layouts[] = {
 	{ "certbot", certbot_link },
+	{ "acmetool", acmetool_live },
+	{ "acmetool", acmetool_key },
+	{ "dehydrated", dehydrated_link },
 };
 
 static int
@@ -455,9 +561,9 @@ source_open(const char *path, const struct source_rules *r, int *fd,
 		rc = -1;
 		if (!link_allowed(r, w->link, w->target)) {
 			err_set(e, "%s: is a symbolic link to %s: refusing to follow it "
-			    "(certpush follows only the links an ACME client writes, such as "
-			    "certbot's live/ to archive/; set follow_symlinks: true on the "
-			    "source to follow others)", w->link, w->target);
+			    "(certpush follows only the links certbot, acmetool and "
+			    "dehydrated write, in their own trees; set follow_symlinks: true "
+			    "on the source to follow others)", w->link, w->target);
 			goto out;
 		}
 		if (hops == SOURCE_MAX_LINKS) {

@@ -5,7 +5,9 @@
  *
  * - the path is resolved here, one component at a time, never following
  *   a symbolic link except those an ACME client writes (certbot's
- *   live/NAME/cert.pem -> ../../archive/NAME/cert1.pem), unless the
+ *   live/NAME/cert.pem -> ../../archive/NAME/cert1.pem, acmetool's
+ *   live/HOST -> ../certs/ID and certs/ID/privkey -> ../../keys/ID/privkey,
+ *   dehydrated's certs/NAME/cert.pem -> cert-TIMESTAMP.pem), unless the
  *   source says follow_symlinks: true;
  * - every directory from / down, and the file, is owned by root, by the
  *   user certpush runs as or by the source's owner; no directory is

@@ -3,8 +3,10 @@
  * in a scratch folder (a key replaced by a link to the signing key, a
  * certbot link leaving archive/, a directory others may write, a file
  * owned by another user, a FIFO...) beside the layouts that must work
- * (certbot's live/ -> archive/ links, a /tmp-like sticky directory, a
- * source owned by the user its configuration names).  Also the owner and
+ * (certbot's live/ -> archive/ links, acmetool's live/HOST -> certs/ID
+ * -> keys/ID, dehydrated's cert.pem -> cert-TIMESTAMP.pem, the plain files
+ * of lego and uacme, a /tmp-like sticky directory, a source owned by the
+ * user its configuration names), and each client's links made to escape.  Also the owner and
  * follow_symlinks keys of certpush.yaml.
  */
 #include <stdarg.h>
@@ -270,6 +272,120 @@ b_loop(const char *d)
 	ln(d, "a.pem", "src/b.pem");
 }
 
+/*
+ * acmetool's layout as it writes it (strace of acmetool 0.2.2 renewing
+ * against pebble): live/HOST -> ../certs/ID, certs/ID/privkey ->
+ * ../../keys/KID/privkey; files cert, chain, fullchain in certs/ID.
+ */
+#define ACME_ID		"pu7rpcqsarvyfx43omqziljeyc5vhwrjm4rpsw7h4halipv7t4oq"
+#define ACME_KID	"fzr3t46ndr4yqxdjldj3o7tgzir5a6euax6qunqpqbunnmdco75q"
+
+static void
+acmetool(const char *d)
+{
+	mkd(d, "acme", 0755);
+	mkd(d, "acme/live", 0755);
+	mkd(d, "acme/certs", 0755);
+	mkd(d, "acme/certs/" ACME_ID, 0755);
+	mkd(d, "acme/keys", 0700);
+	mkd(d, "acme/keys/" ACME_KID, 0700);
+	mkf(d, "acme/certs/" ACME_ID "/cert", 0644);
+	mkf(d, "acme/certs/" ACME_ID "/fullchain", 0644);
+	mkf(d, "acme/keys/" ACME_KID "/privkey", 0600);
+	ln(d, "../../keys/" ACME_KID "/privkey", "acme/certs/" ACME_ID "/privkey");
+	ln(d, "../certs/" ACME_ID, "acme/live/www.test");
+}
+
+/* The host link pointed at certpush's keys through the state directory. */
+static void
+b_acmetool_live_escape(const char *d)
+{
+	acmetool(d);
+	rm(d, "acme/live/www.test");
+	ln(d, "../certs/../../keys", "acme/live/www.test");
+}
+
+/* The key link made to climb out of keys/. */
+static void
+b_acmetool_key_escape(const char *d)
+{
+	acmetool(d);
+	rm(d, "acme/certs/" ACME_ID "/privkey");
+	ln(d, "../../keys/" ACME_KID "/../../../keys/signing.key",
+	    "acme/certs/" ACME_ID "/privkey");
+}
+
+/* certs/ID itself a link: acmetool writes directories there. */
+static void
+b_acmetool_certs_link(const char *d)
+{
+	acmetool(d);
+	mkd(d, "elsewhere", 0755);
+	mkf(d, "elsewhere/cert", 0644);
+	ln(d, "../elsewhere", "acme/certs/other");
+	rm(d, "acme/live/www.test");
+	ln(d, "../certs/other", "acme/live/www.test");
+}
+
+/* dehydrated: certs/NAME/cert.pem -> cert-TIMESTAMP.pem, beside it. */
+static void
+dehydrated(const char *d)
+{
+	mkd(d, "dh", 0755);
+	mkd(d, "dh/certs", 0700);
+	mkd(d, "dh/certs/www.test", 0700);
+	mkf(d, "dh/certs/www.test/cert-1796028308.pem", 0600);
+	mkf(d, "dh/certs/www.test/privkey-1796028308.pem", 0600);
+	ln(d, "cert-1796028308.pem", "dh/certs/www.test/cert.pem");
+	ln(d, "privkey-1796028308.pem", "dh/certs/www.test/privkey.pem");
+}
+
+/* The key link pointed at another name's key. */
+static void
+b_dehydrated_other(const char *d)
+{
+	dehydrated(d);
+	mkd(d, "dh/certs/other", 0700);
+	mkf(d, "dh/certs/other/privkey-1.pem", 0600);
+	rm(d, "dh/certs/www.test/privkey.pem");
+	ln(d, "../other/privkey-1.pem", "dh/certs/www.test/privkey.pem");
+}
+
+/* The key link pointed at the certificate's file (another stem). */
+static void
+b_dehydrated_stem(const char *d)
+{
+	dehydrated(d);
+	rm(d, "dh/certs/www.test/privkey.pem");
+	ln(d, "cert-1796028308.pem", "dh/certs/www.test/privkey.pem");
+}
+
+/* lego and uacme write plain files: any link there is refused. */
+static void
+b_lego(const char *d)
+{
+	mkd(d, "lego", 0700);
+	mkd(d, "lego/certificates", 0700);
+	mkf(d, "lego/certificates/www.test.key", 0600);
+}
+
+static void
+b_uacme(const char *d)
+{
+	mkd(d, "uacme", 0755);
+	mkd(d, "uacme/private", 0700);
+	mkd(d, "uacme/private/www.test", 0700);
+	mkf(d, "uacme/private/www.test/key.pem", 0400);
+}
+
+static void
+b_uacme_link(const char *d)
+{
+	b_uacme(d);
+	rm(d, "uacme/private/www.test/key.pem");
+	ln(d, "../../../keys/signing.key", "uacme/private/www.test/key.pem");
+}
+
 static void b_dir_ow(const char *d) { b_plain(d); mkd(d, "src/ow", 0777); mkf(d, "src/ow/key.pem", 0600); }
 static void b_dir_sticky(const char *d) { b_plain(d); mkd(d, "src/tmp", 01777); mkd(d, "src/tmp/mine", 0700); mkf(d, "src/tmp/mine/key.pem", 0600); }
 
@@ -351,6 +467,36 @@ static const struct layout layouts[] = {
 	    1, 0, -1, -1, NULL, "archive/www: is a symbolic link to ../elsewhere" },
 	{ "certbot names outside live/", b_not_live, "le/other/www/privkey.pem",
 	    1, 0, -1, -1, NULL, "is a symbolic link" },
+	{ "acmetool live key", acmetool, "acme/live/www.test/privkey", 1, 0, -1, 0,
+	    "acme/keys/" ACME_KID "/privkey", NULL },
+	{ "acmetool live cert", acmetool, "acme/live/www.test/cert", 0, 0, -1, 0,
+	    "acme/certs/" ACME_ID "/cert", NULL },
+	{ "acmetool host link climbing out", b_acmetool_live_escape,
+	    "acme/live/www.test/signing.key", 1, 0, -1, -1, NULL,
+	    "www.test: is a symbolic link to ../certs/../../keys" },
+	{ "acmetool key link climbing out", b_acmetool_key_escape,
+	    "acme/live/www.test/privkey", 1, 0, -1, -1, NULL,
+	    "privkey: is a symbolic link to ../../keys/" },
+	{ "acmetool certs/ID is a link", b_acmetool_certs_link,
+	    "acme/live/www.test/cert", 0, 0, -1, -1, NULL,
+	    "certs/other: is a symbolic link to ../elsewhere" },
+	{ "dehydrated key", dehydrated, "dh/certs/www.test/privkey.pem", 1, 0, -1, 0,
+	    "dh/certs/www.test/privkey-1796028308.pem", NULL },
+	{ "dehydrated cert", dehydrated, "dh/certs/www.test/cert.pem", 0, 0, -1, 0,
+	    "dh/certs/www.test/cert-1796028308.pem", NULL },
+	{ "dehydrated link to another name", b_dehydrated_other,
+	    "dh/certs/www.test/privkey.pem", 1, 0, -1, -1, NULL,
+	    "is a symbolic link to ../other/privkey-1.pem" },
+	{ "dehydrated key link to the cert", b_dehydrated_stem,
+	    "dh/certs/www.test/privkey.pem", 1, 0, -1, -1, NULL,
+	    "is a symbolic link to cert-1796028308.pem" },
+	{ "lego key", b_lego, "lego/certificates/www.test.key", 1, 0, -1, 0,
+	    "lego/certificates/www.test.key", NULL },
+	{ "uacme key", b_uacme, "uacme/private/www.test/key.pem", 1, 0, -1, 0,
+	    "uacme/private/www.test/key.pem", NULL },
+	{ "uacme key replaced by a link", b_uacme_link,
+	    "uacme/private/www.test/key.pem", 1, 0, -1, -1, NULL,
+	    "key.pem: is a symbolic link to ../../../keys/signing.key" },
 	{ "directory link", b_dir_link, "src/key.pem", 1, 0, -1, -1, NULL,
 	    "/src: is a symbolic link to real" },
 	{ "directory link, follow_symlinks", b_dir_link, "src/key.pem", 1, 1, -1, 0,
