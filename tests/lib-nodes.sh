@@ -3,7 +3,7 @@
 # Sourced by lib.sh.  A new service's test is a few lines on top of these:
 #
 #	push_keys --ssh &&
-#	{ pull_conf_head mail "$TRASH/mail" &&
+#	{ pull_conf_head mail "$TRASH/mail/state" &&
 #	  pull_files_service "$TRASH/mail/site.pem" www haproxy 0600; } >mail/certpull.yaml &&
 #	serve_sshd mail "$TRASH/mail/sshd" "$TRASH/mail/certpull.yaml" &&
 #	{ push_conf_head && push_target_ssh mail "$(netns_addr mail)" 22 20 www; } >certpush.yaml
@@ -102,11 +102,11 @@ push_target_ssh () {
 	done
 }
 
-# pull_conf_head NODE DIR [LINE...]: certpull.yaml up to "services:" for
-# NODE, its state in DIR/state, trusting $pub; each LINE (such as "grace:
-# 10") is a top-level setting.  Services follow: pull_*_service.
+# pull_conf_head NODE STATE_DIR [LINE...]: certpull.yaml up to "services:"
+# for NODE, trusting $pub; each LINE (such as "grace: 10") is a top-level
+# setting.  Services follow: pull_*_service.
 pull_conf_head () {
-	printf 'node: %s\nstate_dir: %s/state\ntrusted_keys: [%s]\n' "$1" "$2" "$pub"
+	printf 'node: %s\nstate_dir: %s\ntrusted_keys: [%s]\n' "$1" "$2" "$pub"
 	shift 2
 	test $# = 0 || printf '%s\n' "$@"
 	echo "services:"

@@ -423,7 +423,7 @@ test_expect_success BUILT,CMD:openssl,CMD:ssh-keygen 'lib-nodes: certpush and ce
 	"$CERTPUSH" -c push.yaml check-config &&
 	echo 1 >node/hp/haproxy.pid &&
 	{
-		pull_conf_head node "$TRASH/node" "grace: 10" &&
+		pull_conf_head node "$TRASH/node/state" "grace: 10" &&
 		pull_files_service "$TRASH/node/dkim.private" dkim dkim 0600 keys "reload: [/bin/true]" &&
 		pull_haproxy_service "$TRASH/node/site.pem" "$TRASH/node/hp" check reload sni=www.test name=web &&
 		pull_mail_services "$TRASH/node" "$TRASH/node" sni=mail.test

@@ -21,18 +21,6 @@ for cmd in haproxy postfix postconf dovecot doveadm /usr/sbin/sshd ssh-keygen so
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
-# push ARGS...: certpush on the front, with certpush.yaml.
-push () {
-	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
-}
-
-# pull NODE ARGS...: certpull on NODE with its own configuration.
-pull () {
-	local node=$1
-	shift
-	netns_exec "$node" "$CERTPULL" -c "$TRASH/$node/certpull.yaml" "$@" 7>&- 8>&-
-}
-
 # field JSON_FILE WHERE FIELD: one field of the line whose place is WHERE.
 field () {
 	jq -r --arg w "$2" ".lines[] | select(.where == \$w) | .$3" "$1"
@@ -49,93 +37,38 @@ new_source () {
 }
 
 front_conf () {
-	local dir=$TRASH/front
-	cat >"$dir/certpull.yaml" <<-EOF
-	node: front
-	state_dir: $dir/state
-	trusted_keys: [$pub]
-	grace: 10
-	services:
-	  - name: haproxy
-	    files:
-	      - { path: $dir/site.pem, item: www, format: haproxy, mode: "0600" }
-	    check: [/usr/sbin/haproxy, -c, -q, -f, $dir/haproxy/haproxy.cfg]
-	    haproxy_socket: $dir/haproxy/admin.sock
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443, sni: www.test }
-	EOF
+	{
+		pull_conf_head front "$TRASH/front" "grace: 10" &&
+		pull_haproxy_service "$TRASH/front/site.pem" "$TRASH/front/haproxy" check sni=www.test
+	} >"$TRASH/front/certpull.yaml"
 }
 
 mail_conf () {
-	local dir=$TRASH/mail
-	cat >"$dir/certpull.yaml" <<-EOF
-	node: mail
-	state_dir: $dir/state
-	trusted_keys: [$pub]
-	grace: 10
-	services:
-	  - name: postfix
-	    files:
-	      - { path: $dir/postfix.pem, item: www, format: key+chain, mode: "0600" }
-	    reload: [/usr/sbin/postfix, -c, $dir/postfix/etc, reload]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 25, starttls: smtp }
-	      - { address: 127.0.0.1, port: 587, starttls: smtp }
-	  - name: dovecot
-	    files:
-	      - { path: $dir/dovecot.crt, item: www, format: fullchain, mode: "0644" }
-	      - { path: $dir/dovecot.key, item: www, format: key, mode: "0600" }
-	    reload: [/usr/bin/doveadm, -c, $dir/dovecot/dovecot.conf, reload]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 993 }
-	      - { address: 127.0.0.1, port: 995, sni: mail.test }
-	      - { address: 127.0.0.1, port: 143, starttls: imap }
-	      - { address: 127.0.0.1, port: 110, starttls: pop3 }
-	EOF
+	{
+		pull_conf_head mail "$TRASH/mail" "grace: 10" &&
+		pull_mail_services "$TRASH/mail" "$TRASH/mail" sni=mail.test
+	} >"$TRASH/mail/certpull.yaml"
 }
 
+# push_conf: certpush.yaml, with the endpoints of both nodes.
 push_conf () {
-	cat <<-EOF
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	# The test CA is in no system store.
-	ca_file: $TRASH/ca/ca.crt
-	certificates:
-	  - name: www
-	    cert: $TRASH/src/cert.pem
-	    chain: $TRASH/src/chain.pem
-	    key: $TRASH/src/key.pem
-	    names: [www.test, mail.test]
-	targets:
-	  - name: front
-	    type: local
-	    certpull: $CERTPULL
-	    certpull_config: $TRASH/front/certpull.yaml
-	    items: [www]
-	    endpoints:
-	      - { address: $FRONT, port: 443, sni: www.test }
-	  - name: mail
-	    host: $MAIL
-	    identity: $TRASH/keys/id_ed25519
-	    known_hosts: $TRASH/keys/known_hosts
-	    timeout: 30
-	    items: [www]
-	    endpoints:
-	      - { address: $MAIL, port: 25, starttls: smtp }
-	      - { address: $MAIL, port: 587, starttls: smtp, sni: mail.test }
-	      - { address: $MAIL, port: 993 }
-	      - { address: $MAIL, port: 995 }
-	      - { address: $MAIL, port: 143, starttls: imap }
-	      - { address: $MAIL, port: 110, starttls: pop3 }
-	EOF
+	push_conf_head --names "www.test, mail.test" \
+		"# The test CA is in no system store." "ca_file: $TRASH/ca/ca.crt" &&
+	push_target_local front www "$TRASH/front/certpull.yaml" \
+		"endpoints:" "  - { address: $FRONT, port: 443, sni: www.test }" &&
+	push_target_ssh mail "$MAIL" 22 30 www "endpoints:" \
+		"  - { address: $MAIL, port: 25, starttls: smtp }" \
+		"  - { address: $MAIL, port: 587, starttls: smtp, sni: mail.test }" \
+		"  - { address: $MAIL, port: 993 }" \
+		"  - { address: $MAIL, port: 995 }" \
+		"  - { address: $MAIL, port: 143, starttls: imap }" \
+		"  - { address: $MAIL, port: 110, starttls: pop3 }"
 }
 
 test_expect_success 'setup: CA, leaf a, two nodes, HAProxy, Postfix, Dovecot, sshd' '
 	mkdir -m 0700 keys state src && mkdir front mail &&
 	make_ca ca && new_source a && make_cert ca b "DNS:mail.test,DNS:www.test" &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	netns_create front 1 && netns_create mail 2 &&
 	FRONT=$(netns_addr front) && MAIL=$(netns_addr mail) &&
 	install -m 0600 ca/a.pem front/site.pem &&
@@ -147,9 +80,7 @@ test_expect_success 'setup: CA, leaf a, two nodes, HAProxy, Postfix, Dovecot, ss
 	dovecot_start mail "$TRASH/mail/dovecot" "$TRASH/mail/dovecot.crt" \
 		"$TRASH/mail/dovecot.key" &&
 	front_conf && mail_conf &&
-	sshd_start mail "$TRASH/mail/sshd" \
-		"restrict,command=\"$CERTPULL -c $TRASH/mail/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
-	sshd_known_hosts_line "$MAIL" "$TRASH/mail/sshd" >keys/known_hosts &&
+	serve_sshd mail "$TRASH/mail/sshd" "$TRASH/mail/certpull.yaml" &&
 	push_conf >certpush.yaml &&
 	push check-config &&
 	fp_a=$(cert_fingerprint ca/a.crt) && fp_b=$(cert_fingerprint ca/b.crt)
@@ -320,16 +251,8 @@ test_expect_success 'verdicts and days left agree with ssl-cert-check' '
 test_expect_success 'unreachable endpoint and target: CRITICAL per line' '
 	{
 		push_conf &&
-		cat <<-EOF
-		      - { address: $MAIL, port: 8443 }
-		  - name: ghost
-		    host: $MAIL
-		    port: 2222
-		    identity: $TRASH/keys/id_ed25519
-		    known_hosts: $TRASH/keys/known_hosts
-		    timeout: 5
-		    items: [www]
-		EOF
+		echo "      - { address: $MAIL, port: 8443 }" &&
+		push_target_ssh ghost "$MAIL" 2222 5 www
 	} >unreach.yaml &&
 	test_expect_code 2 netns_exec front "$CERTPUSH" -c "$TRASH/unreach.yaml" audit --json \
 		>unreach.json 7>&- 8>&- &&

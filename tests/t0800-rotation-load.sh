@@ -51,7 +51,7 @@ der_sha256 () {
 # pull_conf NODE: HAProxy on front and the backups, mail's three services.
 pull_conf () {
 	local node=$1 dir=$TRASH/$1
-	pull_conf_head $node "$dir" "grace: 15" &&
+	pull_conf_head $node "$dir/state" "grace: 15" &&
 	case $node in
 	mail)
 		pull_mail_services "$dir/certs" "$dir" &&

@@ -59,7 +59,7 @@ port_of () {
 # node_conf NODE RELOAD: certpull.yaml; a plain file, or HAProxy for ok and cut.
 node_conf () {
 	local node=$1 dir=$TRASH/$1
-	pull_conf_head $node "$dir" "grace: 10" &&
+	pull_conf_head $node "$dir/state" "grace: 10" &&
 	case $node in
 	ok|cut) pull_haproxy_service "$dir/dest/site.pem" "$dir/haproxy" name=site "timeout: 2" ;;
 	hang) pull_files_service "$dir/dest/site.pem" www haproxy 0600 site "timeout: 2" "reload: [$2]" ;;

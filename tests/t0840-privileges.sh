@@ -53,33 +53,12 @@ test_expect_success 'setup: CA, leaves, DKIM keys, signing key, configurations' 
 	done &&
 	mkdir -m 0700 src state keys pullstate &&
 	mkdir -p dest/tls dest/dkim &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	cat >certpush.yaml <<-EOF &&
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	certificates:
-	  - name: www
-	    cert: $TRASH/src/cert.pem
-	    chain: $TRASH/src/chain.pem
-	    key: $TRASH/src/key.pem
-	dkim:
-	  - name: dkim
-	    key: $TRASH/src/dkim.key
-	    selector: sel
-	    domain: mail.test
-	targets:
-	  - name: mail
-	    type: local
-	    certpull: $CERTPULL
-	    certpull_config: $TRASH/certpull.yaml
-	    items: [www, dkim]
-	EOF
-	cat >certpull.yaml <<-EOF &&
-	node: mail
-	state_dir: $TRASH/pullstate
-	trusted_keys: [$pub]
-	services:
+	push_keys &&
+	{
+		push_conf_head --dkim "$TRASH/src/dkim.key" sel mail.test &&
+		push_target_local mail "www, dkim" "$TRASH/certpull.yaml"
+	} >certpush.yaml &&
+	{ pull_conf_head mail "$TRASH/pullstate" && cat; } >certpull.yaml <<-EOF &&
 	  - name: files
 	    files:
 	      - { path: $TRASH/dest/tls/haproxy.pem, item: www, format: haproxy, mode: "0600" }
