@@ -27,9 +27,10 @@ struct walk {
 
 /*
  * Appends the components of rel to the absolute, normalized path out
- * (PATH_MAX), resolving "." and ".." by name.  That is exact here: every
- * directory already in out was opened without following a link.
- * Returns 0, or -1 if the result is too long.
+ * (PATH_MAX), resolving "." and ".." by name (an absolute rel replaces
+ * out).  The result is then walked from / with every component checked,
+ * so the file judged is the file read even where the kernel would have
+ * taken a ".." after a link elsewhere.  Returns 0, or -1 if too long.
  */
 static int
 path_push(char *out, const char *rel)
@@ -501,8 +502,10 @@ walk(const char *path, const struct source_rules *r, struct walk *w, struct err 
 			end++;
 		if (S_ISLNK(st.st_mode) || *end == '\0' || !S_ISDIR(st.st_mode))
 			close(fd);
+		/* A link is followed only if its owner could choose the file. */
 		if (S_ISLNK(st.st_mode)) {
-			rc = met_link(dfd, name, cur, end, w, e);
+			if (check_owner(cur, "symbolic link", &st, r, e) == 0)
+				rc = met_link(dfd, name, cur, end, w, e);
 			goto out;
 		}
 		if (*end == '\0') {

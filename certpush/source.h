@@ -9,10 +9,10 @@
  *   live/HOST -> ../certs/ID and certs/ID/privkey -> ../../keys/ID/privkey,
  *   dehydrated's certs/NAME/cert.pem -> cert-TIMESTAMP.pem), unless the
  *   source says follow_symlinks: true;
- * - every directory from / down, and the file, is owned by root, by the
- *   user certpush runs as or by the source's owner; no directory is
- *   writable by others, or by a group other than root's, unless it is
- *   sticky and owned by root (/tmp);
+ * - every directory from / down, each link followed and the file are
+ *   owned by root, by the user certpush runs as or by the source's
+ *   owner; no directory is writable by others, or by a group other
+ *   than root's, unless it is sticky and owned by root (/tmp);
  * - a private key has no permission for others and a single name;
  * - certpush's own secrets (the signing key, the targets' SSH identities)
  *   and anything in its state_dir or outbox are refused as content;

@@ -264,6 +264,14 @@ b_dir_link(const char *d)
 	ln(d, "real", "src");
 }
 
+/* A link another user planted (in a sticky directory, say). */
+static void
+b_link_nobody(const char *d)
+{
+	b_dir_link(d);
+	own(d, "src", NOBODY, NOBODY);
+}
+
 static void
 b_loop(const char *d)
 {
@@ -501,6 +509,8 @@ static const struct layout layouts[] = {
 	    "/src: is a symbolic link to real" },
 	{ "directory link, follow_symlinks", b_dir_link, "src/key.pem", 1, 1, -1, 0,
 	    "real/key.pem", NULL },
+	{ "link of another user, follow_symlinks", b_link_nobody, "src/key.pem", 1, 1, -1,
+	    -1, NULL, "/src: symbolic link is owned by uid 65534" },
 	{ "link loop, follow_symlinks", b_loop, "src/a.pem", 1, 1, -1, -1, NULL,
 	    "more than 8 symbolic links" },
 	{ "directory writable by others", b_dir_ow, "src/ow/key.pem", 1, 0, -1, -1, NULL,
