@@ -1,7 +1,9 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -85,6 +87,34 @@ watch_files(const struct cert_source *s, struct err *e)
 	return cert + key + chain;
 }
 
+/*
+ * libinotifytools opens its inotify descriptor without close-on-exec and
+ * does not tell which it is: find it in /proc/self/fd.  run.c closes
+ * every descriptor in the commands it starts anyway; this is defence in
+ * depth for any other exec.
+ */
+static void
+inotify_cloexec(void)
+{
+	char path[64], target[64];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:inotify") == 0)
+			fcntl(atoi(de->d_name), F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
 int
 watch_setup(const struct pushconf *c, struct err *e)
 {
@@ -94,6 +124,7 @@ watch_setup(const struct pushconf *c, struct err *e)
 	watch_close();
 	if (!inotifytools_initialize())
 		return err_set(e, "inotify: %s", strerror(inotifytools_error()));
+	inotify_cloexec();
 	watching = 1;
 	for (i = 0; i < c->ncerts; i++) {
 		r = c->certs[i].lineage ? watch_lineage(c->certs[i].lineage, e) :

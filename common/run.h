@@ -1,8 +1,13 @@
 /*
- * Running an external command (a service's check or reload) from an argv
- * array: fork and execv, no shell, standard input from /dev/null, output
- * captured (capped), and a hard timeout after which the whole process
- * group is killed.
+ * Running an external command (a service's check or reload, a local
+ * target's certpull) from an argv array: fork and execve, no shell.
+ * The command starts clean: its own process group, default signal
+ * dispositions and an empty signal mask, no descriptor open but 0, 1
+ * and 2, and the environment PATH=RUN_PATH, LANG=C, HOME=/ only.  One
+ * deadline covers its whole life: at the deadline its process group is
+ * killed.  Its exit
+ * status decides: once it has exited, what it left running (a daemon
+ * holding its output pipe) is neither waited for nor killed.
  */
 #ifndef CP_RUN_H
 #define CP_RUN_H
@@ -11,6 +16,7 @@
 #include "err.h"
 
 #define RUN_OUTPUT_CAP	4096
+#define RUN_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
  * Runs argv[0] (an absolute path) with argv, waiting at most timeout_s

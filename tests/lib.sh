@@ -792,6 +792,30 @@ netns_link_up () {
 }
 
 # ---------------------------------------------------------------------------
+# What the commands of certpull and certpush are given (see run.h).
+
+# write_spy FILE: a command wrapper that records the descriptors and the
+# environment it was given (FILE.fds, FILE.env), then runs its arguments.
+write_spy () {
+	cat >"$1" <<-\EOF &&
+	#!/bin/sh
+	# sh -c: a shell with no script file open lists what it inherited.
+	/bin/sh -c 'ls "/proc/$$/fd"' >"$0.fds"
+	env | grep -v "^PWD=" | sort >"$0.env"
+	exec "$@"
+	EOF
+	chmod 0755 "$1"
+}
+
+# spy_saw_clean FILE: descriptors 0-2 and the environment of certpull(8) only.
+spy_saw_clean () {
+	printf "0\n1\n2\n" >spy.fds.expect &&
+	printf "HOME=/\nLANG=C\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" \
+		>spy.env.expect &&
+	test_cmp spy.fds.expect "$1.fds" && test_cmp spy.env.expect "$1.env"
+}
+
+# ---------------------------------------------------------------------------
 # TLS and certificates: lib-certs.sh.  The configurations and nodes the
 # push tests share: lib-nodes.sh (its sshd_start is in lib-services.sh).
 

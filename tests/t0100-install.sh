@@ -485,4 +485,14 @@ test_expect_success 'no handshake fails while the services reload' '
 	awk "{ n += \$1; f += \$2 } END { print n \" handshakes, \" f \" failed\"; exit !(n > 30 && f == 0) }" hs.*
 '
 
+test_expect_success 'a check command gets descriptors 0-2 and the documented environment only' '
+	write_spy spy &&
+	pull_config "s|check: \[/usr/sbin/postfix, |check: [$TRASH/spy, /usr/sbin/postfix, |" &&
+	test_when_finished "pull_config" &&
+	bundle=$(make_bundle d) &&
+	CERTPULL_LEAK=1 pull install "$bundle" >out 5<certpull.yaml &&
+	spy_saw_clean spy &&
+	serves d && installed_is d
+'
+
 test_done

@@ -117,11 +117,13 @@ test_expect_success 'setup: configurations, first push' '
 		      - { address: 127.0.0.1, port: 443 }
 		EOF
 	done &&
+	write_spy spy &&
 	cat >>front/certpull.yaml <<-EOF &&
 	  - name: files
 	    files:
 	      - { path: $TRASH/front/web.pem, item: web, format: fullchain, mode: "0644" }
 	      - { path: $TRASH/front/dkim.private, item: dkim, format: dkim, mode: "0600" }
+	    reload: [$TRASH/spy, /bin/true]
 	EOF
 	cat >certpush.yaml <<-EOF &&
 	signing_key: $TRASH/keys/signing.key
@@ -243,12 +245,15 @@ test_expect_success 'plain files replaced by rename' '
 	pushes_become $((before + 1))
 '
 
-test_expect_success 'plain files rewritten in place' '
-	before=$(pushes) &&
+# The daemon holds libinotifytools' descriptor; its local target's
+# certpull, and that one's reload command, get none of it.
+test_expect_success 'plain files rewritten in place; the reload gets descriptors 0-2 and the documented environment only' '
+	rm -f spy.fds spy.env && before=$(pushes) &&
 	make_cert ca web3 "DNS:web.test" &&
 	cat ca/web3.crt >plain/cert.pem && cat ca/web3.key >plain/key.pem &&
 	wait_until_ 20 front_file_is ca/web3.crt &&
-	pushes_become $((before + 1))
+	pushes_become $((before + 1)) &&
+	spy_saw_clean spy
 '
 
 test_expect_success 'a new DKIM key dropped into the directory' '
