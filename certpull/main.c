@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,23 @@ cmd_serve(const char *config)
 	return 1;
 }
 
+/*
+ * A peer that closes early (an endpoint right after its handshake,
+ * HAProxy's socket, sshd's end of our output) must make a write fail
+ * with EPIPE, never kill certpull in the middle of an install.  The
+ * commands certpull runs get the default back (run.c).
+ */
+static void
+ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -429,6 +447,7 @@ main(int argc, char **argv)
 	const char *config = PULLCONF_DEFAULT, *cmd;
 	int ch, verbose = 0;
 
+	ignore_sigpipe();
 	while ((ch = getopt_long(argc, argv, "+c:hvV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

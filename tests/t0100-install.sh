@@ -485,6 +485,33 @@ test_expect_success 'no handshake fails while the services reload' '
 	awk "{ n += \$1; f += \$2 } END { print n \" handshakes, \" f \" failed\"; exit !(n > 30 && f == 0) }" hs.*
 '
 
+# closed_pipe CMD...: CMD with its output and errors to a pipe nobody
+# reads any more (sshd's pipes once certpush has gone); exits as CMD, or
+# 128 + the signal that killed it.
+closed_pipe () {
+	python3 -c 'import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+rc = subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=w, stderr=w)
+sys.exit(128 - rc if rc < 0 else rc)' "$@"
+}
+
+test_expect_success 'an endpoint that hangs up after its handshake, output to a closed pipe: no SIGPIPE, rolled back' '
+	snapshot before &&
+	DAEMON_NETNS=mail daemon_start hangup "" socat \
+		OPENSSL-LISTEN:8443,reuseaddr,fork,cert=$TRASH/ca/c.pem,verify=0 EXEC:/bin/true &&
+	test_when_finished "daemon_stop hangup" &&
+	NETNS=mail wait_for_port 127.0.0.1 8443 &&
+	pull_config "s|grace: 10|grace: 1|; s|^\( *\)- { address: 127.0.0.1, port: 443, sni: mail.test }|&\n\1- { address: 127.0.0.1, port: 8443 }|" &&
+	test_when_finished "pull_config" &&
+	grep -q 8443 certpull.yaml &&
+	bundle=$(make_bundle d) &&
+	test_expect_code 1 netns_exec mail bash -c "$(declare -f closed_pipe); closed_pipe \"\$@\"" \
+		sh "$CERTPULL" -c "$TRASH/certpull.yaml" install "$bundle" &&
+	test_path_is_missing pullstate/journal &&
+	same_as before && no_temp_files && serves c && installed_is c
+'
+
 test_expect_success 'a check command gets descriptors 0-2 and the documented environment only' '
 	write_spy spy &&
 	pull_config "s|check: \[/usr/sbin/postfix, |check: [$TRASH/spy, /usr/sbin/postfix, |" &&
