@@ -36,17 +36,20 @@ push_keys () {
 		ssh-keygen -q -t ed25519 -N "" -C certpush -f "$TRASH/keys/id_ed25519"
 }
 
-# push_conf_head [--cert NAME] [--names LIST] [--dkim KEY SELECTOR DOMAIN]
-#   [LINE...]: certpush.yaml up to "targets:": the key, the state, each LINE
-# (top-level settings such as "concurrency: 16"), one certificate NAME
-# (default www) from src/ (LIST: its "names"), and with --dkim one DKIM key
-# "dkim".  Targets follow: push_target_local, push_target_ssh.
+# push_conf_head [--cert NAME] [--names LIST] [--also NAME DIR]...
+#   [--dkim KEY SELECTOR DOMAIN] [LINE...]: certpush.yaml up to "targets:":
+# the key, the state, each LINE (top-level settings such as "concurrency:
+# 16"), one certificate NAME (default www) from src/ (LIST: its "names"),
+# each --also certificate from DIR (as source_leaf CA LEAF DIR fills it),
+# and with --dkim one DKIM key "dkim".  Targets follow: push_target_local,
+# push_target_ssh.
 push_conf_head () {
-	local cert=www names= dkim=()
+	local cert=www names= dkim=() also=()
 	while :; do
 		case ${1:-} in
 		--cert) cert=$2; shift 2 ;;
 		--names) names=$2; shift 2 ;;
+		--also) also+=("$2" "$3"); shift 3 ;;
 		--dkim) dkim=("$2" "$3" "$4"); shift 4 ;;
 		*) break ;;
 		esac
@@ -64,6 +67,12 @@ push_conf_head () {
 	    key: $TRASH/src/key.pem
 	EOF
 	test -z "$names" || echo "    names: [$names]"
+	set -- "${also[@]}"
+	while test $# -ge 2; do
+		printf '  - name: %s\n    cert: %s/cert.pem\n    chain: %s/chain.pem\n    key: %s/key.pem\n' \
+			"$1" "$2" "$2" "$2"
+		shift 2
+	done
 	test ${#dkim[@]} = 0 || cat <<-EOF
 	dkim:
 	  - name: dkim

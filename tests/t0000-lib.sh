@@ -415,8 +415,9 @@ test_expect_success BUILT,CMD:openssl,CMD:ssh-keygen 'lib-nodes: certpush and ce
 	push_keys --ssh && test -n "$pub" && test -s keys/id_ed25519.pub && : >keys/known_hosts &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out src/dkim.key 2>/dev/null &&
 	{
-		push_conf_head --names www.test --dkim "$TRASH/src/dkim.key" sel mail.test "concurrency: 4" &&
-		push_target_local front "www, dkim" "$TRASH/node/certpull.yaml" &&
+		push_conf_head --names www.test --also mx "$TRASH/src" \
+			--dkim "$TRASH/src/dkim.key" sel mail.test "concurrency: 4" &&
+		push_target_local front "www, mx, dkim" "$TRASH/node/certpull.yaml" &&
 		push_target_ssh mail 10.0.0.2 2222 20 www "user: certpull"
 	} >push.yaml &&
 	cat push.yaml &&

@@ -41,8 +41,7 @@ node_has_dkim () {
 test_expect_success 'setup: CA, certbot-like lineage, opendkim-owned DKIM key' '
 	make_ca ca && make_cert ca a "DNS:www.test" &&
 	mkdir -m 0700 keys state node &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
+	push_keys &&
 	mkdir -p le/live/www.test le/archive/www.test &&
 	cp ca/a.crt le/archive/www.test/cert1.pem &&
 	cp ca/a.chain le/archive/www.test/chain1.pem &&
@@ -54,17 +53,13 @@ test_expect_success 'setup: CA, certbot-like lineage, opendkim-owned DKIM key' '
 	install -d -o opendkim -g opendkim -m 0700 dkimkeys &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkim.key 2>/dev/null &&
 	install -o opendkim -g opendkim -m 0600 dkim.key dkimkeys/mail.private &&
-	cat >node/certpull.yaml <<-EOF &&
-	node: node
-	state_dir: $TRASH/node/state
-	trusted_keys: [$pub]
-	services:
+	{ pull_conf_head node "$TRASH/node/state" && cat; } >node/certpull.yaml <<-EOF &&
 	  - name: files
 	    files:
 	      - { path: $TRASH/node/www.pem, item: www, format: fullchain, mode: "0644" }
 	      - { path: $TRASH/node/dkim.private, item: dkim, format: dkim, mode: "0600" }
 	EOF
-	cat >certpush.yaml <<-EOF
+	cat >certpush.yaml <<-EOF &&
 	signing_key: $TRASH/keys/signing.key
 	state_dir: $TRASH/state
 	certificates:
@@ -77,12 +72,8 @@ test_expect_success 'setup: CA, certbot-like lineage, opendkim-owned DKIM key' '
 	    selector: mail
 	    domain: www.test
 	targets:
-	  - name: node
-	    type: local
-	    certpull: $CERTPULL
-	    certpull_config: $TRASH/node/certpull.yaml
-	    items: [www, dkim]
 	EOF
+	push_target_local node "www, dkim" "$TRASH/node/certpull.yaml" >>certpush.yaml
 '
 
 test_expect_success 'the opendkim-owned key and the certbot links are read' '

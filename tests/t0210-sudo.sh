@@ -40,10 +40,6 @@ installed_is () {
 	test "$(cert_fingerprint "$NODE/site.pem")" = "$(cert_fingerprint "ca/$1.crt")"
 }
 
-push () {
-	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
-}
-
 pull () {
 	netns_exec mail "$CERTPULL" -c "$NODE/certpull.yaml" "$@" 7>&- 8>&-
 }
@@ -67,20 +63,11 @@ forced () {
 # node_conf [CHECK]: the node's certpull.yaml; its HAProxy checked by CHECK
 # (the real configuration check by default).
 node_conf () {
-	cat >"$NODE/certpull.yaml" <<-EOF
-	node: mail
-	state_dir: $NODE/state
-	trusted_keys: [$pub]
-	grace: 10
-	services:
-	  - name: haproxy
-	    files:
-	      - { path: $NODE/site.pem, item: www, format: haproxy, mode: "0600" }
-	    check: [${1:-/usr/sbin/haproxy, -c, -q, -f, $NODE/haproxy/haproxy.cfg}]
-	    haproxy_socket: $NODE/haproxy/admin.sock
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443, sni: www.test }
-	EOF
+	{
+		pull_conf_head mail "$NODE/state" "grace: 10" &&
+		pull_haproxy_service "$NODE/site.pem" "$NODE/haproxy" sni=www.test \
+			"check: [${1:-/usr/sbin/haproxy, -c, -q, -f, $NODE/haproxy/haproxy.cfg}]"
+	} >"$NODE/certpull.yaml"
 }
 
 SERVE="sudo -n $CERTPULL -c $NODE/certpull.yaml serve"
@@ -89,9 +76,7 @@ test_expect_success 'setup: CA, keys, an account with sudo, sshd without root lo
 	make_ca ca && mkdir -m 0700 keys src state &&
 	make_cert ca a "DNS:www.test" >/dev/null && make_cert ca b "DNS:www.test" >/dev/null &&
 	source_leaf ca b &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh "$ACCOUNT" &&
 	at_exit "userdel $ACCOUNT" &&
 	usermod -p "*" "$ACCOUNT" &&
@@ -100,24 +85,12 @@ test_expect_success 'setup: CA, keys, an account with sudo, sshd without root lo
 	mkdir -p "$NODE" && install -m 0600 ca/a.pem "$NODE/site.pem" &&
 	haproxy_start mail "$NODE/haproxy" "$NODE/site.pem" &&
 	node_conf &&
-	SSHD_ROOT_LOGIN=no sshd_start mail "$NODE/sshd" \
-		"restrict,command=\"$SERVE\" $(cat keys/id_ed25519.pub)" &&
+	SSHD_ROOT_LOGIN=no serve_sshd mail "$NODE/sshd" "" "$SERVE" &&
 	chmod 0644 "$NODE/sshd/authorized_keys" &&
-	sshd_known_hosts_line "$(netns_addr mail)" "$NODE/sshd" >keys/known_hosts &&
-	cat >certpush.yaml <<-EOF &&
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	certificates:
-	  - { name: www, cert: $TRASH/src/cert.pem, chain: $TRASH/src/chain.pem, key: $TRASH/src/key.pem }
-	targets:
-	  - name: mail
-	    host: $(netns_addr mail)
-	    user: $ACCOUNT
-	    identity: $TRASH/keys/id_ed25519
-	    known_hosts: $TRASH/keys/known_hosts
-	    timeout: 20
-	    items: [www]
-	EOF
+	{
+		push_conf_head &&
+		push_target_ssh mail "$(netns_addr mail)" 22 20 www "user: $ACCOUNT"
+	} >certpush.yaml &&
 	push check-config
 '
 

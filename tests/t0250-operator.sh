@@ -16,19 +16,11 @@ for cmd in /usr/sbin/sshd ssh-keygen openssl; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
-push () {
-	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
-}
-
 # pull_conf NODE [OWNER [RELOAD]]: certpull.yaml for NODE: one file, owned
 # by OWNER (root), its service reloaded by RELOAD (/bin/true).
 pull_conf () {
 	local node=$1 dir=$TRASH/$1
-	cat >"$dir/certpull.yaml" <<-EOF
-	node: $node
-	state_dir: $dir/state
-	trusted_keys: [$pub]
-	services:
+	{ pull_conf_head $node "$dir/state" && cat; } >"$dir/certpull.yaml" <<-EOF
 	  - name: web
 	    files:
 	      - { path: $dir/out/site.pem, item: www, format: haproxy, owner: ${2:-root}, mode: "0600" }
@@ -49,24 +41,15 @@ test_expect_success 'setup: CA, keys, the front and one ssh node' '
 	make_ca ca && mkdir -m 0700 keys src state &&
 	make_cert ca a "DNS:www.test" >/dev/null && source_leaf ca a &&
 	mkdir -m 0700 src2 && make_cert ca m "DNS:mx.test" >/dev/null && source_leaf ca m src2 &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	netns_create front 1 && netns_create mail 2 &&
 	mkdir -p front/out mail/out && pull_conf front && pull_conf mail &&
-	sshd_start mail "$TRASH/mail/sshd" \
-		"restrict,command=\"$CERTPULL -c $TRASH/mail/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
-	sshd_known_hosts_line "$(netns_addr mail)" "$TRASH/mail/sshd" >keys/known_hosts &&
-	cat >certpush.yaml <<-EOF &&
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	certificates:
-	  - { name: www, cert: $TRASH/src/cert.pem, chain: $TRASH/src/chain.pem, key: $TRASH/src/key.pem }
-	  - { name: mx, cert: $TRASH/src2/cert.pem, chain: $TRASH/src2/chain.pem, key: $TRASH/src2/key.pem }
-	targets:
-	  - { name: front, type: local, certpull: $CERTPULL, certpull_config: $TRASH/front/certpull.yaml, items: [www] }
-	  - { name: mail, host: $(netns_addr mail), identity: $TRASH/keys/id_ed25519, known_hosts: $TRASH/keys/known_hosts, timeout: 20, items: [mx, www] }
-	EOF
+	serve_sshd mail "$TRASH/mail/sshd" "$TRASH/mail/certpull.yaml" &&
+	{
+		push_conf_head --also mx "$TRASH/src2" &&
+		push_target_local front www "$TRASH/front/certpull.yaml" &&
+		push_target_ssh mail "$(netns_addr mail)" 22 20 "mx, www"
+	} >certpush.yaml &&
 	push --now >first.out &&
 	grep "2 of 2 targets ok" first.out
 '

@@ -90,32 +90,20 @@ test_expect_success 'setup: keys, plain files, DKIM key, HAProxy on both nodes, 
 	cp ca/web1.crt plain/cert.pem && cp ca/web1.chain plain/chain.pem &&
 	install -m 0600 ca/web1.key plain/key.pem &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkimkeys/sel.private 2>/dev/null &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	for node in front mail; do
 		mkdir -p $node && install -m 0600 ca/old.pem $node/site.pem &&
 		haproxy_start $node "$TRASH/$node/haproxy" "$TRASH/$node/site.pem" || return 1
 	done &&
-	sshd_start mail "$TRASH/mail/sshd" \
-		"restrict,command=\"$CERTPULL -c $TRASH/mail/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
-	sshd_known_hosts_line "$(netns_addr mail)" "$TRASH/mail/sshd" >keys/known_hosts
+	serve_sshd mail "$TRASH/mail/sshd" "$TRASH/mail/certpull.yaml"
 '
 
 test_expect_success 'setup: configurations, first push' '
 	for node in front mail; do
-		cat >$node/certpull.yaml <<-EOF || return 1
-		node: $node
-		state_dir: $TRASH/$node/state
-		trusted_keys: [$pub]
-		services:
-		  - name: haproxy
-		    files:
-		      - { path: $TRASH/$node/site.pem, item: www, format: haproxy, mode: "0600" }
-		    haproxy_socket: $TRASH/$node/haproxy/admin.sock
-		    endpoints:
-		      - { address: 127.0.0.1, port: 443 }
-		EOF
+		{
+			pull_conf_head $node "$TRASH/$node/state" &&
+			pull_haproxy_service "$TRASH/$node/site.pem" "$TRASH/$node/haproxy"
+		} >$node/certpull.yaml || return 1
 	done &&
 	write_spy spy &&
 	cat >>front/certpull.yaml <<-EOF &&
@@ -143,34 +131,17 @@ test_expect_success 'setup: configurations, first push' '
 	    selector: sel
 	    domain: web.test
 	targets:
-	  - name: front
-	    type: local
-	    certpull: $CERTPULL
-	    certpull_config: $TRASH/front/certpull.yaml
-	    items: [www, web, dkim]
-	  - name: mail
-	    host: $(netns_addr mail)
-	    identity: $TRASH/keys/id_ed25519
-	    known_hosts: $TRASH/keys/known_hosts
-	    items: [www]
 	EOF
+	{
+		push_target_local front "www, web, dkim" "$TRASH/front/certpull.yaml" &&
+		push_target_ssh mail "$(netns_addr mail)" 22 60 www &&
+		push_target_local spare www2 "$TRASH/spare/certpull.yaml"
+	} >>certpush.yaml &&
 	mkdir spare &&
-	cat >spare/certpull.yaml <<-EOF &&
-	node: spare
-	state_dir: $TRASH/spare/state
-	trusted_keys: [$pub]
-	services:
-	  - name: files
-	    files:
-	      - { path: $TRASH/spare/www2.pem, item: www2, format: fullchain, mode: "0644" }
-	EOF
-	cat >>certpush.yaml <<-EOF &&
-	  - name: spare
-	    type: local
-	    certpull: $CERTPULL
-	    certpull_config: $TRASH/spare/certpull.yaml
-	    items: [www2]
-	EOF
+	{
+		pull_conf_head spare "$TRASH/spare/state" &&
+		pull_files_service "$TRASH/spare/www2.pem" www2 fullchain 0644
+	} >spare/certpull.yaml &&
 	sed -i "/^dkim:/i\\  - name: www2\\n    lineage: $LE/live/www2.test" certpush.yaml &&
 	cp certpush.yaml certpush.yaml.good &&
 	test_expect_code 1 in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" --now >out &&

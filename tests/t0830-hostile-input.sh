@@ -244,33 +244,18 @@ test_expect_success CMD:faketime 'setup: a leaf valid for 10 days, bundles of 1 
 	make_cert ca leaf "DNS:mail.test" ec 10d &&
 	mkdir -m 0700 src state keys expstate &&
 	source_leaf ca leaf &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
+	push_keys &&
 	for days in 1 30; do
-		cat >push$days.yaml <<-EOF || return 1
-		signing_key: $TRASH/keys/signing.key
-		state_dir: $TRASH/state
-		bundle_days: $days
-		certificates:
-		  - name: www
-		    cert: $TRASH/src/cert.pem
-		    chain: $TRASH/src/chain.pem
-		    key: $TRASH/src/key.pem
-		targets:
-		  - name: mail
-		    type: local
-		    items: [www]
-		EOF
+		{
+			push_conf_head "bundle_days: $days" &&
+			push_target_local mail www
+		} >push$days.yaml &&
 		"$CERTPUSH" -c push$days.yaml bundle --target mail -o b$days.bundle || return 1
 	done &&
-	cat >expiry.yaml <<-EOF &&
-	node: mail
-	state_dir: $TRASH/expstate
-	trusted_keys: [$(sed -n "s/^- //p" keygen.out)]
-	services:
-	  - name: files
-	    files:
-	      - { path: $TRASH/out/expiry.pem, item: www, format: haproxy, mode: "0600" }
-	EOF
+	{
+		pull_conf_head mail "$TRASH/expstate" &&
+		pull_files_service "$TRASH/out/expiry.pem" www haproxy 0600
+	} >expiry.yaml &&
 	NOT_BEFORE=$(for f in ca/leaf.crt ca/leaf.chain; do
 		date -u -d "$(openssl x509 -in $f -noout -startdate | cut -d= -f2)" +%s; done | sort -n | tail -n 1) &&
 	NOT_AFTER=$(date -u -d "$(openssl x509 -in ca/leaf.crt -noout -enddate | cut -d= -f2)" +%s) &&

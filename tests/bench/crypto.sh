@@ -45,37 +45,15 @@ bytes=$(sed -n 's/^# bundle of \([0-9]*\) bytes/\1/p' tool.out)
 # Whole commands: certpush bundle (config, key, sources, sign, write) and
 # certpull verify (config, read, every check), LOOPS times each.
 source_leaf ca leaf &&
-"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-pub=$(sed -n 's/^- //p' keygen.out) &&
-cat >push.yaml <<-EOF &&
-signing_key: $TRASH/keys/signing.key
-state_dir: $TRASH/state
-certificates:
-  - name: www
-    cert: $TRASH/src/cert.pem
-    chain: $TRASH/src/chain.pem
-    key: $TRASH/src/key.pem
-dkim:
-  - name: dkim
-    key: $TRASH/src/dkim.private
-    selector: bench
-    domain: bench.test
-targets:
-  - name: node1
-    host: 127.0.0.1
-    identity: $TRASH/keys/id
-    known_hosts: $TRASH/keys/known_hosts
-    items: [www, dkim]
-EOF
-cat >pull.yaml <<-EOF &&
-node: node1
-state_dir: $TRASH/pull-state
-trusted_keys: [$pub]
-services:
-  - name: files
-    files:
-      - { path: $TRASH/out/www.pem, item: www, format: fullchain, mode: "0644" }
-EOF
+push_keys &&
+{
+	push_conf_head --dkim "$TRASH/src/dkim.private" bench bench.test &&
+	push_target_ssh node1 127.0.0.1 22 20 "www, dkim"
+} >push.yaml &&
+{
+	pull_conf_head node1 "$TRASH/pull-state" &&
+	pull_files_service "$TRASH/out/www.pem" www fullchain 0644
+} >pull.yaml &&
 "$CERTPUSH" -c push.yaml bundle --target node1 -o b.bundle >/dev/null ||
 	bench_fail "certpush bundle"
 bench_measure m bash -c 'for ((i = 0; i < $1; i++)); do

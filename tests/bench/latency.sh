@@ -41,21 +41,11 @@ node_up () {
 	netns_create "node$1" "$1" >/dev/null && mkdir -p "$d" &&
 	install -m 0600 ca/old.pem "$d/site.pem" &&
 	haproxy_start "node$1" "$d/haproxy" "$d/site.pem" &&
-	cat >"$d/certpull.yaml" <<-EOF &&
-	node: node$1
-	state_dir: $d/state
-	trusted_keys: [$bench_pub]
-	services:
-	  - name: haproxy
-	    files:
-	      - { path: $d/site.pem, item: www, format: haproxy, mode: "0600" }
-	    haproxy_socket: $d/haproxy/admin.sock
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443, sni: $NAME }
-	EOF
-	sshd_start "node$1" "$d/sshd" \
-		"restrict,command=\"$CERTPULL -c $d/certpull.yaml serve\" $(cat keys/push_ed25519.pub)" &&
-	sshd_known_hosts_line "$(netns_addr "node$1")" "$d/sshd" >>keys/known_hosts
+	{
+		pull_conf_head "node$1" "$d/state" &&
+		pull_haproxy_service "$d/site.pem" "$d/haproxy" "sni=$NAME"
+	} >"$d/certpull.yaml" &&
+	serve_sshd "node$1" "$d/sshd" "$d/certpull.yaml"
 }
 
 # version_files K: archive version K of the lineage from leaf vK.
@@ -102,7 +92,7 @@ push_conf () {
 		cat <<-EOF
 		  - name: node$i
 		    host: $(netns_addr "node$i")
-		    identity: $TRASH/keys/push_ed25519
+		    identity: $TRASH/keys/id_ed25519
 		    known_hosts: $TRASH/keys/known_hosts
 		    items: [www]
 		EOF
@@ -110,9 +100,7 @@ push_conf () {
 }
 
 make_ca ca >/dev/null && mkdir -p -m 0700 keys &&
-"$CERTPUSH" keygen -o keys/signing.key >keys/keygen.out &&
-bench_pub=$(sed -n 's/^- //p' keys/keygen.out) &&
-ssh-keygen -q -t ed25519 -N '' -C certpush -f keys/push_ed25519 &&
+push_keys --ssh && bench_pub=$pub &&
 make_cert ca old "DNS:$NAME" ec >/dev/null || bench_fail "setup: keys"
 total=$((RENEWALS * $(echo $LAT_N | wc -w) + 1))
 for ((k = 1; k <= total; k++)); do

@@ -146,7 +146,7 @@ proc_kb () {
 # paths, as real nodes do, so one parallel-scp command fits all, and
 # certpull, rsync, scp and tar all write $BENCH_TGT/etc/ssl/www.pem.
 #
-# Each target trusts two client keys: keys/push_ed25519 forced to
+# Each target trusts two client keys: keys/id_ed25519 forced to
 # "certpull serve" (certpush), and keys/shell_ed25519 without restriction
 # (the shell baselines, as root: PermitRootLogin prohibit-password).  Same
 # sshd, same files, same reload command ($BENCH_RELOAD TARGET_ROOT, a
@@ -166,9 +166,7 @@ bench_keys () {
 	mkdir -p -m 0700 keys src state &&
 	mkdir -p bin t "$BENCH_TGT" &&
 	printf '#!/bin/sh\n: >"$1/reloaded"\n' >"$BENCH_RELOAD" && chmod 0755 "$BENCH_RELOAD" &&
-	"$CERTPUSH" keygen -o keys/signing.key >keys/keygen.out &&
-	bench_pub=$(sed -n 's/^- //p' keys/keygen.out) &&
-	ssh-keygen -q -t ed25519 -N '' -C certpush -f keys/push_ed25519 &&
+	push_keys --ssh && bench_pub=$pub &&
 	ssh-keygen -q -t ed25519 -N '' -C shell -f keys/shell_ed25519 &&
 	(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 		-out src/dkim.private 2>/dev/null)
@@ -187,11 +185,7 @@ bench_new_leaf () {
 # service, three files with owner and mode, the reload command.
 bench_target_conf () {
 	local d=$TRASH/t/$1
-	cat >"$d/certpull.yaml" <<-EOF
-	node: n$1
-	state_dir: $BENCH_TGT/state
-	trusted_keys: [$bench_pub]
-	services:
+	{ pull_conf_head n$1 "$BENCH_TGT/state" && cat; } >"$d/certpull.yaml" <<-EOF
 	  - name: files
 	    files:
 	      - { path: $BENCH_TGT/etc/ssl/www.pem, item: www, format: fullchain, owner: root, group: root, mode: "0644" }
@@ -211,7 +205,7 @@ bench_sshd_start () {
 		"$d/root/etc/dkimkeys" &&
 	ssh-keygen -q -t ed25519 -N '' -C '' -f "$dir/ssh_host_ed25519_key" &&
 	printf '%s\n' \
-		"restrict,command=\"$CERTPULL -c $d/certpull.yaml serve\" $(cat keys/push_ed25519.pub)" \
+		"restrict,command=\"$CERTPULL -c $d/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" \
 		"$(cat keys/shell_ed25519.pub)" >"$dir/authorized_keys" &&
 	chmod 0600 "$dir/authorized_keys" &&
 	echo "$port" >"$dir/port" &&
@@ -249,32 +243,9 @@ bench_targets () {
 bench_push_conf () {
 	local n=$1 i
 	{
-		cat <<-EOF
-		signing_key: $TRASH/keys/signing.key
-		state_dir: $TRASH/state
-		concurrency: $n
-		certificates:
-		  - name: www
-		    cert: $TRASH/src/cert.pem
-		    chain: $TRASH/src/chain.pem
-		    key: $TRASH/src/key.pem
-		dkim:
-		  - name: dkim
-		    key: $TRASH/src/dkim.private
-		    selector: bench
-		    domain: bench.test
-		targets:
-		EOF
+		push_conf_head --dkim "$TRASH/src/dkim.private" bench bench.test "concurrency: $n" &&
 		for ((i = 1; i <= n; i++)); do
-			cat <<-EOF
-			  - name: n$i
-			    host: $bench_addr
-			    port: $((BENCH_PORT0 + i))
-			    identity: $TRASH/keys/push_ed25519
-			    known_hosts: $TRASH/keys/known_hosts
-			    timeout: 60
-			    items: [www, dkim]
-			EOF
+			push_target_ssh n$i "$bench_addr" $((BENCH_PORT0 + i)) 60 "www, dkim" || return 1
 		done
 	} >"$2"
 }
