@@ -20,27 +20,68 @@
 #define HOSTKEY_PREF "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 
-int
-ssh_arm(struct ssh_conn *c)
+/* How long a cleanup step (a goodbye, freeing a channel) may wait for the peer. */
+#define CLEANUP_MS	500
+
+/*
+ * The session is non-blocking: a libssh2 call that would wait returns
+ * LIBSSH2_ERROR_EAGAIN, and we wait here, in poll(), for the directions
+ * libssh2 is blocked on, never past dl.  So a peer that trickles a byte
+ * at a time wakes us up, but cannot move the deadline (libssh2's own
+ * timeout restarts with each call and counts whole seconds).
+ * Returns 0 to try the call again, or -1 once dl has passed.
+ */
+static int
+ssh_wait(struct ssh_conn *c, long long dl)
 {
-	long long left = c->deadline_ms - clock_ms();
+	struct pollfd pfd = { .fd = c->fd };
+	int dir = libssh2_session_block_directions(c->session);
+	long long left = dl - clock_ms();
 
 	if (left <= 0)
 		return -1;
-	libssh2_session_set_timeout(c->session, left);
+	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+		pfd.events |= POLLIN;
+	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		pfd.events |= POLLOUT;
+	/* Blocked on nothing the socket can tell: look again shortly. */
+	if (pfd.events == 0) {
+		pfd.events = POLLIN;
+		left = left < 10 ? left : 10;
+	}
+	if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) == -1 && errno != EINTR)
+		return -1;
 	return 0;
 }
 
+/* Runs call (returning an int) until it does not say EAGAIN or dl passes. */
+#define SSH_NB(c, dl, rc, call) \
+	while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN && ssh_wait((c), (dl)) == 0)
+
+/* The same for a call returning a pointer, NULL with EAGAIN when it would block. */
+#define SSH_NB_PTR(c, dl, p, call)						\
+	while (((p) = (call)) == NULL &&					\
+	    libssh2_session_last_errno((c)->session) == LIBSSH2_ERROR_EAGAIN &&	\
+	    ssh_wait((c), (dl)) == 0)
+
 /*
- * For the cleanup after a failure: freeing a channel or disconnecting
- * talks to the peer, and must not wait long for one that stopped
- * answering (a timeout of 0 would mean no limit at all).
+ * A cleanup step talks to the peer (closing a channel, saying goodbye)
+ * and must not wait long for one that stopped answering, nor at all once
+ * the deadline has passed: then the socket is shut down first, after
+ * which libssh2 completes the step without the peer.
  */
-static void
-ssh_cleanup_timeout(struct ssh_conn *c)
-{
-	libssh2_session_set_timeout(c->session, 500);
-}
+#define SSH_CLEANUP(c, rc, call) do {						\
+	long long dl_ = clock_ms() + CLEANUP_MS;				\
+									\
+	if (clock_ms() >= (c)->deadline_ms)					\
+		shutdown((c)->fd, SHUT_RDWR);					\
+	SSH_NB((c), dl_, (rc), (call));					\
+	if ((rc) == LIBSSH2_ERROR_EAGAIN) {				\
+		shutdown((c)->fd, SHUT_RDWR);					\
+		dl_ = clock_ms() + CLEANUP_MS;					\
+		SSH_NB((c), dl_, (rc), (call));				\
+	}								\
+} while (0)
 
 static int
 tcp_connect(const struct ssh_target *t, long long deadline, struct err *e)
@@ -76,8 +117,6 @@ tcp_connect(const struct ssh_target *t, long long deadline, struct err *e)
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd != -1)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 
@@ -195,14 +234,15 @@ check_host_key(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 	return err_set(e, "%s: host key check failed", t->host);
 }
 
+/* Sets e to what failed; "timed out" once the deadline has passed.  Returns -1. */
 static int
 session_error(struct ssh_conn *c, struct err *e, const char *what)
 {
 	char *msg = NULL;
+	int why = libssh2_session_last_errno(c->session);
 
-	/* libssh2 may report its own timeout a moment before our deadline. */
-	if (clock_ms() >= c->deadline_ms ||
-	    libssh2_session_last_errno(c->session) == LIBSSH2_ERROR_TIMEOUT)
+	if (clock_ms() >= c->deadline_ms || why == LIBSSH2_ERROR_EAGAIN ||
+	    why == LIBSSH2_ERROR_TIMEOUT)
 		return err_set(e, "%s: timed out", what);
 	libssh2_session_last_error(c->session, &msg, NULL, 0);
 	return err_set(e, "%s: %s", what, msg ? msg : "failed");
@@ -211,6 +251,8 @@ session_error(struct ssh_conn *c, struct err *e, const char *what)
 int
 ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 {
+	int rc;
+
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->deadline_ms = clock_ms() + (long long)t->timeout_s * 1000;
@@ -220,14 +262,16 @@ ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 		return -1;
 	if ((c->session = libssh2_session_init()) == NULL)
 		return err_set(e, "out of memory");
-	libssh2_session_set_blocking(c->session, 1);
+	libssh2_session_set_blocking(c->session, 0);
 	libssh2_session_method_pref(c->session, LIBSSH2_METHOD_HOSTKEY, HOSTKEY_PREF);
-	if (ssh_arm(c) == -1 || libssh2_session_handshake(c->session, c->fd) != 0)
+	SSH_NB(c, c->deadline_ms, rc, libssh2_session_handshake(c->session, c->fd));
+	if (rc != 0)
 		return session_error(c, e, "SSH handshake");
 	if (check_host_key(c, t, e) == -1)
 		return -1;
-	if (ssh_arm(c) == -1 || libssh2_userauth_publickey_fromfile_ex(c->session,
-	    t->user, (unsigned)strlen(t->user), NULL, t->identity, NULL) != 0)
+	SSH_NB(c, c->deadline_ms, rc, libssh2_userauth_publickey_fromfile_ex(c->session,
+	    t->user, (unsigned)strlen(t->user), NULL, t->identity, NULL));
+	if (rc != 0)
 		return session_error(c, e, "SSH authentication");
 	return 0;
 }
@@ -240,9 +284,9 @@ channel_write_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const uint8_t *in,
 	ssize_t n;
 
 	while (len > 0) {
-		if (ssh_arm(c) == -1)
+		if (clock_ms() >= c->deadline_ms)
 			return err_set(e, "sending the bundle: timed out");
-		n = libssh2_channel_write(ch, (const char *)in, len);
+		SSH_NB(c, c->deadline_ms, n, libssh2_channel_write(ch, (const char *)in, len));
 		if (n < 0)
 			return session_error(c, e, "sending the bundle");
 		in += n;
@@ -260,11 +304,17 @@ channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
 	ssize_t n;
 
 	for (;;) {
-		if (ssh_arm(c) == -1)
+		if (clock_ms() >= c->deadline_ms)
 			return err_set(e, "waiting for the answer: timed out");
 		n = libssh2_channel_read(ch, chunk, sizeof(chunk));
 		if (n == 0 && libssh2_channel_eof(ch))
 			return 0;
+		/* Nothing yet (or only the ignored standard error): wait for more. */
+		if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
+			if (ssh_wait(c, c->deadline_ms) == -1)
+				return err_set(e, "waiting for the answer: timed out");
+			continue;
+		}
 		if (n < 0)
 			return session_error(c, e, "reading the answer");
 		if ((size_t)n > cap - out->len)
@@ -274,14 +324,42 @@ channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
 	}
 }
 
+/* Runs command and exchanges its input and output on the open channel ch. */
+static int
+exec_on(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *command, const void *in,
+    size_t inlen, struct buf *out, size_t out_cap, int *status, struct err *e)
+{
+	long long dl = c->deadline_ms;
+	int rc;
+
+	SSH_NB(c, dl, rc, libssh2_channel_exec(ch, command));
+	if (rc != 0)
+		return session_error(c, e, "starting the remote command");
+	if (in != NULL && channel_write_all(c, ch, in, inlen, e) == -1)
+		return -1;
+	SSH_NB(c, dl, rc, libssh2_channel_send_eof(ch));
+	if (rc != 0)
+		return session_error(c, e, "closing the input");
+	if (channel_read_all(c, ch, out, out_cap, e) == -1)
+		return -1;
+	SSH_NB(c, dl, rc, libssh2_channel_close(ch));
+	if (rc == 0)
+		SSH_NB(c, dl, rc, libssh2_channel_wait_closed(ch));
+	if (rc != 0)
+		return session_error(c, e, "closing the channel");
+	*status = libssh2_channel_get_exit_status(ch);
+	return 0;
+}
+
 int
 ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
     struct buf *out, size_t out_cap, int *status, struct err *e)
 {
 	LIBSSH2_CHANNEL *ch;
-	int rc = -1;
+	int rc, frc;
 
-	if (ssh_arm(c) == -1 || (ch = libssh2_channel_open_session(c->session)) == NULL)
+	SSH_NB_PTR(c, c->deadline_ms, ch, libssh2_channel_open_session(c->session));
+	if (ch == NULL)
 		return session_error(c, e, "opening a channel");
 	/*
 	 * Nothing reads the remote standard error: drop it as it arrives.
@@ -289,30 +367,33 @@ ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
 	 * EOF only once every stream is drained) and grow without bound.
 	 */
 	libssh2_channel_handle_extended_data2(ch, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
-	if (ssh_arm(c) == -1 || libssh2_channel_exec(ch, command) != 0) {
-		session_error(c, e, "starting the remote command");
-		goto out;
-	}
-	if (in != NULL && channel_write_all(c, ch, in, inlen, e) == -1)
-		goto out;
-	if (ssh_arm(c) == -1 || libssh2_channel_send_eof(ch) != 0) {
-		session_error(c, e, "closing the input");
-		goto out;
-	}
-	if (channel_read_all(c, ch, out, out_cap, e) == -1)
-		goto out;
-	if (ssh_arm(c) == -1 || libssh2_channel_close(ch) != 0 ||
-	    libssh2_channel_wait_closed(ch) != 0) {
-		session_error(c, e, "closing the channel");
-		goto out;
-	}
-	*status = libssh2_channel_get_exit_status(ch);
-	rc = 0;
-out:
-	if (rc == -1)
-		ssh_cleanup_timeout(c);
-	libssh2_channel_free(ch);
+	rc = exec_on(c, ch, command, in, inlen, out, out_cap, status, e);
+	SSH_CLEANUP(c, frc, libssh2_channel_free(ch));
+	(void)frc;	/* a channel that could not be freed goes with the session */
 	return rc;
+}
+
+/* Reads the open file h to its end, at most cap bytes, into out. */
+static int
+sftp_read_all(struct ssh_conn *c, LIBSSH2_SFTP_HANDLE *h, const char *path,
+    size_t cap, struct buf *out, struct err *e)
+{
+	char chunk[16384];
+	ssize_t n;
+
+	for (;;) {
+		if (clock_ms() >= c->deadline_ms)
+			return err_set(e, "SFTP read %s: timed out", path);
+		SSH_NB(c, c->deadline_ms, n, libssh2_sftp_read(h, chunk, sizeof(chunk)));
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return session_error(c, e, "SFTP read");
+		if ((size_t)n > cap - out->len)
+			return err_set(e, "SFTP %s: larger than %zu bytes", path, cap);
+		if (buf_add(out, chunk, (size_t)n) == -1)
+			return err_set(e, "out of memory");
+	}
 }
 
 int
@@ -320,55 +401,39 @@ ssh_sftp_get(struct ssh_conn *c, const char *path, size_t cap, struct buf *out,
     struct err *e)
 {
 	LIBSSH2_SFTP *sftp;
-	LIBSSH2_SFTP_HANDLE *h = NULL;
-	char chunk[16384];
-	ssize_t n;
-	int rc = -1;
+	LIBSSH2_SFTP_HANDLE *h;
+	int rc = -1, crc;
 
-	if (ssh_arm(c) == -1 || (sftp = libssh2_sftp_init(c->session)) == NULL)
+	SSH_NB_PTR(c, c->deadline_ms, sftp, libssh2_sftp_init(c->session));
+	if (sftp == NULL)
 		return session_error(c, e, "starting SFTP");
-	if (ssh_arm(c) == -1 || (h = libssh2_sftp_open(sftp, path, LIBSSH2_FXF_READ,
-	    0)) == NULL) {
-		err_set(e, "SFTP open %s: error %lu", path, libssh2_sftp_last_error(sftp));
-		goto out;
+	SSH_NB_PTR(c, c->deadline_ms, h, libssh2_sftp_open(sftp, path, LIBSSH2_FXF_READ,
+	    0));
+	if (h == NULL) {
+		if (clock_ms() >= c->deadline_ms ||
+		    libssh2_session_last_errno(c->session) == LIBSSH2_ERROR_EAGAIN)
+			err_set(e, "SFTP open %s: timed out", path);
+		else
+			err_set(e, "SFTP open %s: error %lu", path,
+			    libssh2_sftp_last_error(sftp));
+	} else {
+		rc = sftp_read_all(c, h, path, cap, out, e);
+		SSH_CLEANUP(c, crc, libssh2_sftp_close(h));
 	}
-	for (;;) {
-		if (ssh_arm(c) == -1) {
-			err_set(e, "SFTP read %s: timed out", path);
-			goto out;
-		}
-		if ((n = libssh2_sftp_read(h, chunk, sizeof(chunk))) == 0)
-			break;
-		if (n < 0) {
-			session_error(c, e, "SFTP read");
-			goto out;
-		}
-		if ((size_t)n > cap - out->len) {
-			err_set(e, "SFTP %s: larger than %zu bytes", path, cap);
-			goto out;
-		}
-		if (buf_add(out, chunk, (size_t)n) == -1) {
-			err_set(e, "out of memory");
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	if (rc == -1)
-		ssh_cleanup_timeout(c);
-	if (h != NULL)
-		libssh2_sftp_close(h);
-	libssh2_sftp_shutdown(sftp);
+	SSH_CLEANUP(c, crc, libssh2_sftp_shutdown(sftp));
+	(void)crc;
 	return rc;
 }
 
 void
 ssh_close(struct ssh_conn *c)
 {
+	int rc;
+
 	if (c->session != NULL) {
-		ssh_cleanup_timeout(c);
-		libssh2_session_disconnect(c->session, "done");
-		libssh2_session_free(c->session);
+		SSH_CLEANUP(c, rc, libssh2_session_disconnect(c->session, "done"));
+		SSH_CLEANUP(c, rc, libssh2_session_free(c->session));
+		(void)rc;
 	}
 	if (c->fd != -1)
 		close(c->fd);

@@ -1,6 +1,9 @@
 /*
  * An SSH client session through libssh2, with what libssh2 leaves to the
- * caller: a connect timeout, a deadline on every blocking call, a strict
+ * caller: one deadline for the whole exchange (timeout_s from ssh_open:
+ * the session is non-blocking and every wait is a poll() against it, so
+ * a peer trickling bytes cannot extend it; cleanup after it has passed
+ * shuts the socket down rather than wait), a strict
  * host-key check against a dedicated known_hosts file (the key type is
  * passed to the check; only an exact match passes; a mismatch is
  * reported as a possible man-in-the-middle), and Ed25519 public-key
@@ -21,7 +24,7 @@ struct ssh_target {
 	const char	*user;
 	const char	*identity;	/* private key file (OpenSSH format) */
 	const char	*known_hosts;
-	unsigned	 timeout_s;	/* the whole exchange */
+	unsigned	 timeout_s;	/* the whole exchange, from ssh_open to the answer */
 };
 
 struct ssh_conn {
@@ -32,8 +35,6 @@ struct ssh_conn {
 
 /* Connects, checks the host key and authenticates.  0, or -1 with e set. */
 int	ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e);
-/* Sets libssh2's timeout to what is left before the deadline; -1 if none is. */
-int	ssh_arm(struct ssh_conn *c);
 /*
  * Runs command on the remote side, sends in (may be NULL) on its
  * standard input, reads at most out_cap bytes of its standard output

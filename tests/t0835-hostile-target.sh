@@ -44,7 +44,7 @@ figure () {
 # Each hostile target: NAME, the script it forces, and the error certpush
 # must report for it.
 HOSTILE="endless longline nevercloses drip garbage nested twolines liar killed stderrflood
-crlfresult crlffields bannerdrip kexdrip"
+crlfresult crlffields bannerdrip kexdrip sftpdrip"
 # What a target says that must never start a line of any output.
 FAKE='FAKE ok line'
 
@@ -61,6 +61,9 @@ hostile_script () {
 	killed)		echo 'cat >/dev/null; kill -KILL $$' ;;
 	stderrflood)	echo 'cat >/dev/null; head -c 50000000 /dev/zero >&2; exec sleep 1000' ;;
 	crlfresult)	echo "cat >/dev/null; printf '%s\\n' '{\"result\":\"\\r\\n$FAKE\"}'" ;;
+	# The start of a 256-byte packet, then a byte a second (for SFTP too:
+	# the forced command answers the subsystem request as well).
+	sftpdrip)	echo 'printf "\0\0\1\0"; for i in $(seq 300); do printf x || exit; sleep 1; done' ;;
 	crlffields)	echo "cat >/dev/null; printf '%s\\n' '{\"result\":\"failed\",\"step\":\"install\\r\\n$FAKE\",\"error\":\"x\\r\\n$FAKE\",\"files\":\"untouched\"}'; exit 1" ;;
 	esac
 }
@@ -68,7 +71,7 @@ hostile_script () {
 hostile_error () {
 	case $1 in
 	endless|longline) echo "the answer exceeds 65536 bytes" ;;
-	nevercloses|drip|stderrflood) echo "timed out" ;;
+	nevercloses|drip|stderrflood|sftpdrip) echo "timed out" ;;
 	garbage|nested|twolines|killed) echo "no valid outcome line" ;;
 	liar) echo "inconsistent answer: result \"installed\" with exit status 1" ;;
 	crlfresult) echo "inconsistent answer: result \"\\r\\n$FAKE\" with exit status 0" ;;
@@ -142,8 +145,10 @@ test_expect_success 'setup: keys, node "targets" with twelve hostile and two hon
 				$name "$TRASH/$name/state" "$pub" "$TRASH/$name/site.pem" >$name/certpull.yaml &&
 			sshd_target $name $port "$CERTPULL -c $TRASH/$name/certpull.yaml serve" ;;
 		*)
+			# An SFTP subsystem to request: the forced command answers it.
+			extra= && test $name != sftpdrip || extra="Subsystem sftp internal-sftp"
 			hostile_script $name >$name/run.sh &&
-			sshd_target $name $port "/bin/sh $TRASH/$name/run.sh" ;;
+			SSHD_EXTRA=$extra sshd_target $name $port "/bin/sh $TRASH/$name/run.sh" ;;
 		esac &&
 		echo "$name $port" >>ports || return 1
 	done &&
@@ -210,6 +215,20 @@ test_expect_success 'certpush status reports the hostile targets behind, the hon
 	done &&
 	! grep "^$FAKE" status.out &&
 	grep "^crlffields .*BEHIND" status.out | grep -F "$(hostile_error crlffields)"
+'
+
+test_expect_success 'certpull fetch is cut at its timeout: a trickle in the SSH handshake, in SFTP' '
+	for name in kexdrip sftpdrip; do
+		sed "s|^state_dir: .*|state_dir: $TRASH/fetch-state|" honest1/certpull.yaml >fetch.yaml &&
+		printf "fetch:\n  host: %s\n  port: %s\n  identity: %s\n  known_hosts: %s\n  path: /x/node.bundle\n  timeout: 3\n" \
+			"$(netns_addr targets)" "$(sed -n "s/^$name //p" ports)" \
+			"$TRASH/keys/id_ed25519" "$TRASH/keys/known_hosts" >>fetch.yaml &&
+		rc=0 &&
+		netns_exec front timeout 60 "$CERTPULL" -c "$TRASH/fetch.yaml" fetch \
+			>fetch.out 2>&1 7>&- 8>&- || rc=$?
+		cat fetch.out &&
+		test $rc = 1 && grep "fetch from .*: .*timed out" fetch.out || return 1
+	done
 '
 
 test_expect_success 'the daemon logs what the targets said escaped, one line per message' '
