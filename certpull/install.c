@@ -118,32 +118,48 @@ out:
 	return rc;
 }
 
+/* Logs the recovery, naming the restored services. */
+static void
+log_recovery(const struct txn_services *svcs)
+{
+	char names[512] = "";
+	size_t i, len = 0;
+
+	/* The message alone may be cut; the list itself never is. */
+	for (i = 0; i < svcs->n && len < sizeof(names); i++)
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+		    i ? "," : "", svcs->name[i]);
+	log_warnx("an interrupted install was found and rolled back (services: %s)",
+	    names);
+}
+
 int
 install_recover(const struct pullconf *c, struct outcome *o, struct err *e)
 {
-	char names[512];
+	struct txn_services *svcs = calloc(1, sizeof(*svcs));
 	struct err why;
 	size_t i;
 	int recovered;
 
-	if (txn_recover(c->state_dir, &recovered, names, sizeof(names), e) == -1)
+	if (svcs == NULL)
+		return err_set(e, "out of memory");
+	if (txn_recover(c->state_dir, &recovered, svcs, e) == -1) {
+		free(svcs);
 		return -1;
-	if (!recovered)
-		return 0;
-	o->recovered = 1;
-	log_warnx("an interrupted install was found and rolled back (services: %s)",
-	    names);
+	}
+	if (recovered) {
+		o->recovered = 1;
+		log_recovery(svcs);
+	}
 	/* The services may have loaded the new files before the interruption. */
-	for (i = 0; i < c->nservices; i++) {
+	for (i = 0; recovered && i < c->nservices; i++) {
 		const struct service *s = &c->services[i];
-		char *hit = strstr(names, s->name);
-		size_t n = strlen(s->name);
 
-		if (hit == NULL || (hit[n] != '\0' && hit[n] != ','))
-			continue;
-		if (reload_restored(c, s, &why) == -1)
+		if (txn_services_has(svcs, s->name) &&
+		    reload_restored(c, s, &why) == -1)
 			log_warnx("after recovery: %s", why.msg);
 	}
+	free(svcs);
 	return 0;
 }
 
@@ -351,6 +367,36 @@ apply(const struct pullconf *c, const struct txn *t, struct outcome *o,
 	return check_endpoints(c, t, 0, o, e);
 }
 
+static int
+any_swapped(const struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++)
+		if (t->files[i].swapped)
+			return 1;
+	return 0;
+}
+
+/*
+ * Removes the journal after a rollback; what o->files reports then.  A
+ * journal still there makes the next run restore the same files again.
+ */
+static enum files_left
+finish_rollback(struct txn *t, int touched)
+{
+	struct err why;
+	int synced;
+
+	if (txn_finish(t, &synced, &why) == -1) {
+		log_warnx("%s", why.msg);
+		return FILES_RESTORE_PENDING;
+	}
+	if (!synced)
+		log_warnx("the removal of the journal may not be durable: %s", why.msg);
+	return touched ? FILES_RESTORED : FILES_UNTOUCHED;
+}
+
 /*
  * Puts the old files back, reloads, and checks the old leaf is served.
  * The journal is removed only if every file was put back.
@@ -362,7 +408,7 @@ roll_back(const struct pullconf *c, struct txn *t, int state_written,
 	const char *how;
 	struct err why;
 	size_t i;
-	int restored = 1;
+	int restored = 1, touched = state_written || any_swapped(t);
 
 	if (txn_rollback(t, &why) == -1) {
 		log_warnx("%s", why.msg);
@@ -388,11 +434,7 @@ roll_back(const struct pullconf *c, struct txn *t, int state_written,
 	if (check_endpoints(c, t, 1, o, &why) == -1)
 		log_warnx("after rollback: %s", why.msg);
 	/* A file not put back keeps the journal: the next run restores it. */
-	if (restored && txn_finish(t, &why) == -1) {
-		log_warnx("%s", why.msg);
-		restored = 0;
-	}
-	o->files = restored ? FILES_RESTORED : FILES_RESTORE_PENDING;
+	o->files = restored ? finish_rollback(t, touched) : FILES_RESTORE_PENDING;
 }
 
 static int
@@ -439,6 +481,7 @@ transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
 {
 	const char *step = "render";
 	struct err e;
+	int synced;
 
 	if (prepare(c, b, t, &e) == -1)
 		return fail(o, step, e.msg), INSTALL_FAILED;
@@ -467,11 +510,19 @@ transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
 		return INSTALL_FAILED;
 	}
 	txn_crash_point("recorded");
-	/* The journal stays: the next run puts back the files and the state. */
-	if (txn_finish(t, &e) == -1) {
-		o->files = FILES_RESTORE_PENDING;
-		return fail(o, "finish", e.msg), INSTALL_FAILED;
+	/*
+	 * A journal that cannot be removed would make the next run restore
+	 * the previous files: do it now, and report the install failed.
+	 */
+	if (txn_finish(t, &synced, &e) == -1) {
+		fail(o, "finish", e.msg);
+		roll_back(c, t, 1, o);
+		return INSTALL_FAILED;
 	}
+	/* Gone but perhaps not on disk: installed all the same. */
+	if (!synced)
+		log_warnx("installed, but the removal of the journal may not be durable: %s",
+		    e.msg);
 	txn_crash_point("finished");
 	return INSTALL_OK;
 }

@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 #include "txn.h"
 
 #define JOURNAL_MAGIC	"certpull-journal 1"
@@ -24,24 +26,65 @@ txn_crash_point(const char *step)
 		raise(SIGKILL);
 }
 
+/*
+ * The mode a rollback or a recovery gives back: permissions and the
+ * sticky bit.  Never set-user-ID nor set-group-ID, which certpull does
+ * not recreate on a file it writes as root (the journal records the mode
+ * on disk all the same).
+ */
+#define RESTORABLE_MODE	01777
+
+/*
+ * Reads the current file at tf's path: content, owner and mode from one
+ * descriptor, so that they describe the same file.  *absent is set if
+ * there is none.  0, or -1 with e set (also for anything but a regular
+ * file: a symlink, a FIFO, a directory).
+ */
+static int
+read_current(struct txn_file *tf, int *absent, struct stat *st, struct err *e)
+{
+	const char *path = tf->f->path;
+	struct err why;
+	int fd, rc;
+
+	*absent = 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		*absent = 1;
+		return 0;
+	}
+	if (fd == -1)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return err_set(e, "%s: not a regular file", path);
+	}
+	if ((uintmax_t)st->st_size > TXN_FILE_CAP) {
+		close(fd);
+		return err_set(e, "%s: larger than %d bytes", path, TXN_FILE_CAP);
+	}
+	rc = fd_read_capped(fd, TXN_FILE_CAP, &tf->old, &why);
+	close(fd);
+	return rc == -1 ? err_set(e, "%s: %s", path, why.msg) : 0;
+}
+
 int
 txn_compare(struct txn *t, struct err *e)
 {
 	struct stat st;
 	size_t i;
+	int absent;
 
 	for (i = 0; i < t->nfiles; i++) {
 		struct txn_file *tf = &t->files[i];
 
 		tf->old.secret = 1;
-		if (lstat(tf->f->path, &st) == -1) {
-			if (errno != ENOENT)
-				return err_set(e, "%s: %s", tf->f->path, strerror(errno));
+		if (read_current(tf, &absent, &st, e) == -1)
+			return -1;
+		if (absent) {
 			tf->changed = 1;
 			continue;
 		}
-		if (file_read(tf->f->path, TXN_FILE_CAP, &tf->old, e) == -1)
-			return -1;
 		tf->existed = 1;
 		tf->old_uid = st.st_uid;
 		tf->old_gid = st.st_gid;
@@ -213,7 +256,10 @@ txn_swap(struct txn *t, struct err *e)
 	return 0;
 }
 
-/* Puts old content back at path with its old owner and mode. */
+/*
+ * Puts old content back at path with its old owner and mode, less any
+ * set-id bit (RESTORABLE_MODE).
+ */
 static int
 restore_one(const char *path, const struct buf *old, int existed, uid_t uid,
     gid_t gid, mode_t mode, struct err *e)
@@ -226,7 +272,7 @@ restore_one(const char *path, const struct buf *old, int existed, uid_t uid,
 		return fsync_parent(path, e);
 	}
 	snprintf(tmp, sizeof(tmp), "%s.certpull-new", path);
-	if (stage_one(tmp, old, uid, gid, mode, e) == -1)
+	if (stage_one(tmp, old, uid, gid, mode & RESTORABLE_MODE, e) == -1)
 		return -1;
 	if (rename(tmp, path) == -1) {
 		err_set(e, "restore %s: %s", path, strerror(errno));
@@ -278,18 +324,33 @@ clear_prev(const char *state_dir)
 	closedir(d);
 }
 
+/*
+ * Removes the journal at path.  -1 with e set if it is still there; 0
+ * once it is gone, with *synced 0 (and e saying why) if its removal could
+ * not be synced.  The copies in STATE/prev go only once the removal is on
+ * disk: a power loss may bring back a journal whose removal was not, and
+ * the next run needs them then.
+ */
+static int
+remove_journal(const char *state_dir, const char *path, int *synced, struct err *e)
+{
+	*synced = 0;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return err_set(e, "remove %s: %s", path, strerror(errno));
+	if (fsync_parent(path, e) == -1)
+		return 0;
+	*synced = 1;
+	clear_prev(state_dir);
+	return 0;
+}
+
 int
-txn_finish(struct txn *t, struct err *e)
+txn_finish(struct txn *t, int *synced, struct err *e)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/journal", t->state_dir);
-	if (unlink(path) == -1 && errno != ENOENT)
-		return err_set(e, "%s: %s", path, strerror(errno));
-	if (fsync_parent(path, e) == -1)
-		return -1;
-	clear_prev(t->state_dir);
-	return 0;
+	return remove_journal(t->state_dir, path, synced, e);
 }
 
 void
@@ -305,12 +366,23 @@ txn_free(struct txn *t)
 	t->nfiles = 0;
 }
 
+int
+txn_services_has(const struct txn_services *svcs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < svcs->n; i++)
+		if (strcmp(svcs->name[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Restores the file of one journal line. */
 static int
-recover_line(const char *state_dir, const char *line, char *services, size_t len,
+recover_line(const char *state_dir, const char *line, struct txn_services *svcs,
     struct err *e)
 {
-	char svc[128], path[PATH_MAX], prev[PATH_MAX], tmp[PATH_MAX + 16];
+	char svc[TXN_NAME_MAX], path[PATH_MAX], prev[PATH_MAX], tmp[PATH_MAX + 16];
 	struct buf old = { .secret = 1 };
 	unsigned uid, gid, mode;
 	size_t idx;
@@ -326,9 +398,9 @@ recover_line(const char *state_dir, const char *line, char *services, size_t len
 	unlink(tmp);
 	if (restore_one(path, &old, existed, uid, gid, mode, e) == -1)
 		goto out;
-	if (strstr(services, svc) == NULL)
-		snprintf(services + strlen(services), len - strlen(services), "%s%s",
-		    services[0] ? "," : "", svc);
+	/* The journal has at most TXN_MAX_FILES lines: svcs has room. */
+	if (!txn_services_has(svcs, svc) && svcs->n < TXN_MAX_FILES)
+		snprintf(svcs->name[svcs->n++], TXN_NAME_MAX, "%s", svc);
 	rc = 0;
 out:
 	buf_free(&old);
@@ -420,22 +492,36 @@ sweep_temps(const char *dir, int prev)
 	closedir(d);
 }
 
+/*
+ * No journal: copies left in STATE/prev (a run killed before its journal
+ * was written, or one whose journal removal was not synced) are removed
+ * once the state directory is synced.
+ */
+static void
+clear_stale_prev(const char *state_dir, const char *journal)
+{
+	if (fsync_parent(journal, NULL) == 0)
+		clear_prev(state_dir);
+}
+
 int
-txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
+txn_recover(const char *state_dir, int *recovered, struct txn_services *svcs,
     struct err *e)
 {
 	char path[PATH_MAX], *text, *line, *save = NULL;
 	struct buf j = { 0 };
-	int rc = 0;
+	int rc = 0, synced;
 
 	*recovered = 0;
-	services[0] = '\0';
+	svcs->n = 0;
 	sweep_temps(state_dir, 0);
 	snprintf(path, sizeof(path), "%s/prev", state_dir);
 	sweep_temps(path, 1);
 	snprintf(path, sizeof(path), "%s/journal", state_dir);
-	if (access(path, F_OK) == -1 && errno == ENOENT)
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
+		clear_stale_prev(state_dir, path);
 		return 0;
+	}
 	if (file_read(path, TXN_FILE_CAP, &j, e) == -1 || buf_add_u8(&j, '\0') == -1) {
 		buf_free(&j);
 		return -1;
@@ -446,15 +532,18 @@ txn_recover(const char *state_dir, int *recovered, char *services, size_t len,
 	for (line = strtok_r(text, "\n", &save); rc == 0 && line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		if (strncmp(line, "file ", 5) == 0)
-			rc = recover_line(state_dir, line, services, len, e);
+			rc = recover_line(state_dir, line, svcs, e);
 		else if (strncmp(line, "state ", 6) == 0)
 			rc = recover_state(state_dir, line, e);
 	buf_free(&j);
-	if (rc == 0 && (unlink(path) == -1 || fsync_parent(path, e) == -1))
-		rc = err_set(e, "%s: %s", path, strerror(errno));
+	if (rc == 0)
+		rc = remove_journal(state_dir, path, &synced, e);
 	if (rc == 0) {
 		*recovered = 1;
-		clear_prev(state_dir);
+		/* Restored, and a next run would restore the same again. */
+		if (!synced)
+			log_warnx("the removal of %s may not be durable: %s", path,
+			    e->msg);
 	}
 	return rc;
 }

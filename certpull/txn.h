@@ -27,6 +27,7 @@
 
 #define TXN_MAX_FILES	(PULL_MAX_SERVICES * PULL_MAX_FILES)
 #define TXN_FILE_CAP	(1024 * 1024)	/* largest file or state read back */
+#define TXN_NAME_MAX	128		/* a service name in the journal, with NUL */
 
 struct txn_file {
 	const struct service	*svc;
@@ -41,6 +42,12 @@ struct txn_file {
 	gid_t			 old_gid;
 	mode_t			 old_mode;
 	char			 tmp[PATH_MAX];
+};
+
+/* The services whose files a recovery restored, each named once. */
+struct txn_services {
+	size_t	n;
+	char	name[TXN_MAX_FILES][TXN_NAME_MAX];
 };
 
 struct txn {
@@ -61,20 +68,28 @@ int	txn_swap(struct txn *t, struct err *e);
 int	txn_rollback(struct txn *t, struct err *e);
 /* Puts STATE/installed back as saved before the swap.  0 or -1. */
 int	txn_restore_state(struct txn *t, struct err *e);
-/* Removes the journal, then the copies in STATE/prev.  0 or -1. */
-int	txn_finish(struct txn *t, struct err *e);
+/*
+ * Removes the journal, then the copies in STATE/prev.  -1 with e set if
+ * the journal is still there (the next run would restore the previous
+ * files).  0 once it is gone; *synced is 0 then, and e says why, if its
+ * removal could not be synced: the copies stay, in case a power loss
+ * brings the journal back.
+ */
+int	txn_finish(struct txn *t, int *synced, struct err *e);
 /* Frees the buffers and removes temp files left behind. */
 void	txn_free(struct txn *t);
 /*
  * If STATE/journal exists, restores every file it names and removes it.
  * First removes the temp files a killed run left in STATE and STATE/prev
- * (the caller holds the lock every writer there takes).
- * *recovered is set to 1 then, and the names of the services whose
- * files were restored are written (comma separated) into services.
- * Returns 0, or -1 with e set.
+ * (the caller holds the lock every writer there takes); without a
+ * journal, also the copies left in STATE/prev.
+ * *recovered is set to 1 then, and svcs lists the services whose files
+ * were restored.  Returns 0, or -1 with e set.
  */
-int	txn_recover(const char *state_dir, int *recovered, char *services,
-	    size_t len, struct err *e);
+int	txn_recover(const char *state_dir, int *recovered, struct txn_services *svcs,
+	    struct err *e);
+/* True if svcs names exactly name. */
+int	txn_services_has(const struct txn_services *svcs, const char *name);
 /* Test hook: if CERTPULL_TEST_CRASH_AT names step, die by SIGKILL there. */
 void	txn_crash_point(const char *step);
 
