@@ -124,7 +124,7 @@ sshd_target () {
 	sshd_known_hosts_line "$(netns_addr targets)" "$TRASH/$1/sshd" >>keys/known_hosts
 }
 
-test_expect_success 'setup: keys, node "targets" with twelve hostile and two honest sshd, two drips' '
+test_expect_success 'setup: keys, node "targets" with thirteen hostile and two honest sshd, two trickling peers' '
 	mkdir -m 0700 keys src state &&
 	make_ca ca && make_cert ca a "DNS:www.test" ec &&
 	source_leaf ca a &&
@@ -171,7 +171,7 @@ test_expect_success 'setup: keys, node "targets" with twelve hostile and two hon
 	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" check-config
 '
 
-test_expect_success "$RUNS push(es) against all twelve: bounded, each failure named, honest ones installed" '
+test_expect_success "$RUNS push(es) against every target: bounded, each failure named, honest ones installed" '
 	PRECISE=0 HONEST=0 MAXRSS=0 MAXSECS=0 TOTAL=0 &&
 	for ((r = 1; r <= RUNS; r++)); do
 		start=$(date +%s%N) &&
