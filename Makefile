@@ -18,6 +18,9 @@ PKGS	:= openssl libssh2 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Debian's libinotifytools0-dev ships no .pc file.
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
+# certpush's DNSSEC lookups (DANE, DKIM).  libunbound's .pc names libevent's,
+# which libunbound-dev does not pull in: linked by name.  certpull needs none.
+DNS_LIBS := -lunbound
 
 WARN	:= -std=gnu11 -D_GNU_SOURCE -DCP_VERSION='"$(VERSION)"' -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
@@ -66,13 +69,13 @@ $(S)/libcommon.a: $(call obj,$(S),$(COMMON_SRC))
 	$(AR) rcs $@ $^
 
 certpush/certpush: $(call obj,$(B),certpush/main.c $(PUSH_SRC)) $(B)/libcommon.a
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DNS_LIBS)
 
 certpull/certpull: $(call obj,$(B),certpull/main.c $(PULL_SRC)) $(B)/libcommon.a
 	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Each unit test links every module (but the mains) and cmocka.
-UNIT_LIBS := $(PKG_LIBS) -lcmocka
+UNIT_LIBS := $(PKG_LIBS) $(DNS_LIBS) -lcmocka
 # Helpers the tests #include are prerequisites, kept off the link line.
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c tests/unit/*.h))
 $(B)/tests/%: tests/unit/%.c $(call obj,$(B),$(PUSH_SRC) $(PULL_SRC)) $(B)/libcommon.a $(UNIT_HELPERS)
@@ -127,7 +130,7 @@ $(F)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 $(F)/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,$(F),$(COMMON_SRC) $(PUSH_SRC) $(PULL_SRC))
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(DNS_LIBS)
 
 FUZZERS := $(F)/fuzz_bundle $(F)/fuzz_config $(F)/fuzz_answer $(F)/fuzz_starttls
 .SECONDARY:

@@ -16,6 +16,7 @@
 #include "build.h"
 #include "collect.h"
 #include "daemon.h"
+#include "dnscheck.h"
 #include "fsutil.h"
 #include "log.h"
 #include "push.h"
@@ -247,6 +248,19 @@ cmd_status(const char *config, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_tlsa(const char *config)
+{
+	struct pushconf c;
+	int rc;
+
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = dnscheck_tlsa_cmd(&c);
+	pushconf_free(&c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +331,8 @@ main(int argc, char **argv)
 		return cmd_bundle(config, argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(config, argc, argv);
+	if (strcmp(cmd, "tlsa") == 0 && argc == 1)
+		return cmd_tlsa(config);
 	if (strcmp(cmd, "audit") == 0)
 		return push_audit(config, argc, argv);
 	if (strcmp(cmd, "run") == 0 && (argc == 1 ||

@@ -8,11 +8,14 @@
 
 static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
     "outbox_group", "quiet_period", "inconsistent_after", "concurrency",
-    "bundle_days", "certificates", "dkim", "targets", "ca_file", NULL };
+    "bundle_days", "certificates", "dkim", "targets", "ca_file", "dns", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
-    "chain", "names", "owner", "follow_symlinks", NULL };
+    "chain", "names", "owner", "follow_symlinks", "dane", "next_key", NULL };
 static const char *const cert_required[] = { "name", NULL };
+static const char *const dane_keys[] = { "host", "port", "usages", NULL };
+static const char *const dane_required[] = { "host", "port", NULL };
+static const char *const dns_keys[] = { "resolver", "trust_anchor", "timeout", NULL };
 static const char *const dkim_keys[] = { "name", "key", "selector", "domain",
     "owner", "follow_symlinks", NULL };
 static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
@@ -47,6 +50,95 @@ load_source_opts(struct yconf *y, yaml_node_t *n, const char *where,
 	return 0;
 }
 
+/* A host name for _PORT._tcp.HOST: letters, digits, '-', '_', '.'. */
+static int
+dane_host_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 253 || h[0] == '.' || strstr(h, "..") != NULL)
+		return 0;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.") == n;
+}
+
+/*
+ * usages: ["3 1 1", "2 1 1"] (default: 3 1 1).  Usage 2 or 3 (DANE-TA,
+ * DANE-EE), selector 0 or 1, matching type 1 or 2: the forms a record
+ * published ahead of a key change can take.
+ */
+static int
+load_usages(struct yconf *y, yaml_node_t *n, const char *where, struct dane_name *d)
+{
+	char **v = NULL;
+	size_t nv = 0, i;
+	unsigned u, s, m;
+	char c;
+	int rc = 0;
+
+	if (yconf_strv(y, n, where, "usages", DANE_MAX_USAGES, &v, &nv) == -1)
+		return -1;
+	if (v == NULL) {
+		memcpy(d->usages[0], (unsigned char[3]){ 3, 1, 1 }, 3);
+		d->nusages = 1;
+		return 0;
+	}
+	for (i = 0; rc == 0 && i < nv; i++) {
+		if (sscanf(v[i], "%u %u %u%c", &u, &s, &m, &c) != 3 || u < 2 || u > 3 ||
+		    s > 1 || m < 1 || m > 2)
+			rc = yconf_error(y, yconf_get(y, n, "usages"), where, "\"%s\" is "
+			    "not \"USAGE SELECTOR TYPE\" with usage 2 or 3, selector 0 "
+			    "or 1, type 1 or 2 (such as \"3 1 1\")", v[i]);
+		d->usages[i][0] = (unsigned char)u;
+		d->usages[i][1] = (unsigned char)s;
+		d->usages[i][2] = (unsigned char)m;
+	}
+	d->nusages = nv;
+	if (rc == 0 && nv == 0)
+		rc = yconf_error(y, yconf_get(y, n, "usages"), where, "needs 1 to %d "
+		    "entries", DANE_MAX_USAGES);
+	yconf_strv_free(v);
+	return rc;
+}
+
+static int
+load_dane_name(struct yconf *y, yaml_node_t *n, const char *where, struct dane_name *d)
+{
+	if (yconf_map(y, n, where, dane_keys, dane_required) == -1 ||
+	    yconf_str(y, n, where, "host", &d->host) == -1 ||
+	    yconf_uint(y, n, where, "port", 1, 65535, &d->port) == -1 ||
+	    load_usages(y, n, where, d) == -1)
+		return -1;
+	if (!dane_host_ok(d->host))
+		return yconf_error(y, yconf_get(y, n, "host"), where, "host \"%s\" "
+		    "is not a DNS name", d->host);
+	return 0;
+}
+
+static int
+load_dane(struct yconf *y, yaml_node_t *n, const char *where, struct cert_source *s)
+{
+	yaml_node_t *seq = yconf_get(y, n, "dane");
+	char w[96], wi[112];
+	size_t i;
+
+	if (seq == NULL)
+		return 0;
+	snprintf(w, sizeof(w), "%s.dane", where);
+	if (yconf_seq(y, seq, w, &s->ndane) == -1)
+		return -1;
+	if (s->ndane == 0 || s->ndane > PUSH_MAX_DANE)
+		return yconf_error(y, seq, w, "needs 1 to %d entries", PUSH_MAX_DANE);
+	if ((s->dane = calloc(s->ndane, sizeof(*s->dane))) == NULL)
+		return yconf_error(y, seq, w, "out of memory");
+	for (i = 0; i < s->ndane; i++) {
+		snprintf(wi, sizeof(wi), "%s[%zu]", w, i);
+		if (load_dane_name(y, yconf_item(y, seq, i), wi, &s->dane[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 load_cert(struct yconf *y, yaml_node_t *n, const char *where, struct cert_source *s)
 {
@@ -58,7 +150,9 @@ load_cert(struct yconf *y, yaml_node_t *n, const char *where, struct cert_source
 	    yconf_str(y, n, where, "key", &s->key) == -1 ||
 	    yconf_str(y, n, where, "chain", &s->chain) == -1 ||
 	    yconf_strv(y, n, where, "names", 100, &s->names, &s->nnames) == -1 ||
-	    load_source_opts(y, n, where, &s->opts) == -1)
+	    load_source_opts(y, n, where, &s->opts) == -1 ||
+	    load_dane(y, n, where, s) == -1 ||
+	    yconf_str(y, n, where, "next_key", &s->next_key) == -1)
 		return -1;
 	if (s->lineage != NULL && (s->cert || s->key || s->chain))
 		return yconf_error(y, n, where, "give either lineage or cert/key/chain, "
@@ -303,6 +397,38 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	return 0;
 }
 
+/*
+ * dns: { resolver: [ADDRESS...], trust_anchor: FILE, timeout: SECONDS }.
+ * Its presence turns the DKIM checks on; a certificate's dane: turns the
+ * DANE checks on, with the system's resolver if there is no dns:.
+ */
+static int
+load_dns(struct yconf *y, yaml_node_t *root, struct pushconf *c)
+{
+	yaml_node_t *n = yconf_get(y, root, "dns");
+	char **v = NULL;
+	size_t nv = 0, i;
+
+	c->dns.timeout = 10;
+	if (n == NULL)
+		return 0;
+	c->dkim_checks = c->dns_checks = 1;
+	if (yconf_map(y, n, "dns", dns_keys, NULL) == -1 ||
+	    yconf_strv(y, n, "dns", "resolver", DNS_MAX_RESOLVERS, &v, &nv) == -1 ||
+	    yconf_str(y, n, "dns", "trust_anchor", &c->dns.trust_anchor) == -1 ||
+	    yconf_uint(y, n, "dns", "timeout", 1, 300, &c->dns.timeout) == -1) {
+		yconf_strv_free(v);
+		return -1;
+	}
+	for (i = 0; i < nv; i++) {
+		c->dns.resolvers[i] = v[i];
+		v[i] = NULL;
+	}
+	c->dns.nresolvers = nv;
+	yconf_strv_free(v);
+	return 0;
+}
+
 /* Whether path is dir or lies inside it. */
 static int
 path_within(const char *path, const char *dir)
@@ -377,8 +503,11 @@ load(const char *path, const char *text, size_t len, struct pushconf *c,
 		    "at least one target is needed");
 		goto fail;
 	}
-	if (check_unique(&y, c) == -1 || check_fetch_groups(&y, root, c) == -1)
+	if (check_unique(&y, c) == -1 || check_fetch_groups(&y, root, c) == -1 ||
+	    load_dns(&y, root, c) == -1)
 		goto fail;
+	for (size_t i = 0; i < c->ncerts; i++)
+		c->dns_checks |= c->certs[i].ndane > 0;
 	yconf_free(&y);
 	return 0;
 fail:
@@ -414,6 +543,10 @@ pushconf_free(struct pushconf *c)
 		free(c->certs[i].key);
 		free(c->certs[i].chain);
 		yconf_strv_free(c->certs[i].names);
+		for (j = 0; c->certs[i].dane != NULL && j < c->certs[i].ndane; j++)
+			free(c->certs[i].dane[j].host);
+		free(c->certs[i].dane);
+		free(c->certs[i].next_key);
 	}
 	for (i = 0; c->dkims != NULL && i < c->ndkims; i++) {
 		free(c->dkims[i].name);
@@ -447,6 +580,9 @@ pushconf_free(struct pushconf *c)
 	free(c->state_dir);
 	free(c->outbox);
 	free(c->ca_file);
+	for (i = 0; i < c->dns.nresolvers; i++)
+		free(c->dns.resolvers[i]);
+	free(c->dns.trust_anchor);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "dns.h"
 #include "err.h"
 #include "tlsprobe.h"
 
@@ -16,6 +17,8 @@
 #define PUSH_MAX_ITEMS		16
 #define PUSH_MAX_TARGETS	256
 #define PUSH_MAX_ENDPOINTS	16
+#define PUSH_MAX_DANE		8	/* dane: entries of one certificate */
+#define DANE_MAX_USAGES		4	/* usages of one dane: entry */
 
 /*
  * How a source may be reached (see source.h): the user besides root who
@@ -28,6 +31,18 @@ struct source_opts {
 	int	 follow_symlinks;
 };
 
+/*
+ * A TLSA RRset the certificate's key must match before a new key is
+ * delivered: _PORT._tcp.HOST, and the usage/selector/matching types that
+ * count ("3 1 1": the leaf's public key; "2 1 1": the issuing CA's).
+ */
+struct dane_name {
+	char		*host;
+	unsigned long	 port;
+	unsigned char	 usages[DANE_MAX_USAGES][3];
+	size_t		 nusages;
+};
+
 struct cert_source {
 	char	 *name;		/* item name, as targets and certpull refer to it */
 	char	 *lineage;	/* certbot live/NAME directory, or: */
@@ -36,6 +51,9 @@ struct cert_source {
 	char	 *chain;	/* optional intermediates */
 	char	**names;	/* DNS names the certificate must cover */
 	size_t	  nnames;
+	struct dane_name *dane;	/* optional */
+	size_t	  ndane;
+	char	 *next_key;	/* optional: the pre-generated next key (tlsa) */
 	struct source_opts opts;
 };
 
@@ -88,6 +106,9 @@ struct pushconf {
 	unsigned long		 concurrency;
 	unsigned long		 bundle_days;	/* bundle lifetime cap */
 	char			*ca_file;	/* audit: trusted CAs besides the system's */
+	int			 dns_checks;	/* a dns: section or a dane: entry */
+	int			 dkim_checks;	/* a dns: section: DKIM keys checked */
+	struct dns_conf		 dns;
 	struct cert_source	*certs;
 	size_t			 ncerts;
 	struct dkim_source	*dkims;
