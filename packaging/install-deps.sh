@@ -14,7 +14,7 @@ TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
 # (which needs host).
 TEST_DAEMONS="postgresql dovecot-managesieved dovecot-lmtpd prosody slapd
       ldap-utils vsftpd mariadb-server mariadb-client monitoring-plugins-contrib
-      bind9-host"
+      bind9-host nginx-light"
 PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 
 want=$(echo $BUILD $TEST $TEST_DAEMONS $PKG)

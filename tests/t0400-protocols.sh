@@ -3,9 +3,9 @@ test_description='STARTTLS endpoints against the real daemons
 
 One node per daemon, each in its own network namespace: pg (PostgreSQL,
 starttls postgres), mail (Dovecot: sieve and lmtp), chat (Prosody: xmpp and
-xmpp-server), ldap (slapd: ldap), ftp (vsftpd: ftp) and sql (MariaDB:
-mysql).  The certpull.yaml of pg, chat, ldap and sql is made from its
-conf/certpull-*.yaml example: only the paths, the key, the state folder,
+xmpp-server), ldap (slapd: ldap), ftp (vsftpd: ftp), sql (MariaDB:
+mysql) and web (nginx: plain TLS).  The certpull.yaml of pg, chat, ldap,
+sql and web is made from its conf/certpull-*.yaml example: only the paths, the key, the state folder,
 grace and the commands are replaced; files, owners, modes and endpoints
 are the example'\''s.  For each node: certpull installs a new leaf and its
 live check over the protocol passes; openssl s_client -starttls and
@@ -21,7 +21,7 @@ test_have_prereq ROOT || skip_all "needs root"
 test_have_prereq NETNS || skip_all "cannot create network namespaces"
 test_have_prereq BUILT || skip_all "build certpush and certpull first"
 for cmd in openssl jq setpriv dovecot doveadm prosody prosodyctl slapd slapadd \
-	ldapmodify vsftpd mariadbd mariadb mariadb-install-db; do
+	ldapmodify vsftpd mariadbd mariadb mariadb-install-db nginx; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 postgres_bin >/dev/null || skip_all "missing PostgreSQL"
@@ -29,6 +29,8 @@ CHECK_SSL_CERT=/usr/lib/nagios/plugins/check_ssl_cert
 test -x "$CHECK_SSL_CERT" || skip_all "missing check_ssl_cert (monitoring-plugins-contrib)"
 
 NAMES=DNS:db.example.com,DNS:xmpp.example.com,DNS:ldap.example.com,DNS:mail.example.com
+NAMES=$NAMES,DNS:www.example.com
+NODES="pg mail chat ldap ftp sql web"
 
 # The endpoints of each node: PORT/PROTOCOL[/SNI], as in its certpull.yaml.
 declare -A EPS=(
@@ -38,6 +40,7 @@ declare -A EPS=(
 	[ldap]="389/ldap"
 	[ftp]="21/ftp"
 	[sql]="3306/mysql"
+	[web]="443/none/www.example.com"
 )
 
 # pull NODE [-c CONF] ARGS...: certpull inside NODE (its live checks go to
@@ -67,15 +70,23 @@ ep_fields () {
 	echo "$1 $2 ${3:-}"
 }
 
-# serves_now NODE LEAF: every endpoint of NODE serves LEAF to openssl
-# s_client -starttls.
+# served NODE EP: the fingerprint openssl s_client (-starttls) sees there.
+served () {
+	local port proto sni
+	read -r port proto sni <<<"$(ep_fields "$2")"
+	if test "$proto" = none; then
+		tls_fingerprint --netns "$1" 127.0.0.1 "$port" $sni
+	else
+		tls_fingerprint --netns "$1" --starttls "$proto" 127.0.0.1 "$port" $sni
+	fi
+}
+
+# serves_now NODE LEAF: every endpoint of NODE serves LEAF.
 serves_now () {
-	local fp ep port proto sni
+	local fp ep
 	fp=$(cert_fingerprint "ca/$2.crt") || return 1
 	for ep in ${EPS[$1]}; do
-		read -r port proto sni <<<"$(ep_fields "$ep")"
-		test "$(tls_fingerprint --netns "$1" --starttls "$proto" 127.0.0.1 "$port" \
-			$sni)" = "$fp" || return 1
+		test "$(served "$1" "$ep")" = "$fp" || return 1
 	done
 }
 
@@ -83,8 +94,7 @@ serves () {
 	wait_until_ 10 serves_now "$1" "$2" && return 0
 	echo "$1 does not serve $2 everywhere:"
 	for ep in ${EPS[$1]}; do
-		read -r port proto sni <<<"$(ep_fields "$ep")"
-		echo "  $ep: $(tls_fingerprint --netns "$1" --starttls "$proto" 127.0.0.1 "$port" $sni)"
+		echo "  $ep: $(served "$1" "$ep")"
 	done
 	return 1
 }
@@ -100,6 +110,7 @@ check_ssl_cert_sees () {
 	for ep in ${EPS[$1]}; do
 		read -r port proto sni <<<"$(ep_fields "$ep")"
 		test "$proto" != lmtp || continue
+		test "$proto" != none || proto=https
 		host=${sni:-db.example.com}
 		netns_exec "$1" "$CHECK_SSL_CERT" -H 127.0.0.1 -p "$port" -P "$proto" \
 			--sni "$host" -m "$host" --xmpphost "$host" --rootcert-file "$TRASH/ca/ca.crt" \
@@ -161,7 +172,7 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 	mkdir -m 0700 src2 && source_leaf ca x src2 &&
 	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
 	pub=$(sed -n "s/^- //p" keygen.out) &&
-	for node in pg mail chat ldap ftp sql; do
+	for node in $NODES; do
 		netns_create $node && mkdir $node || return 1
 	done &&
 	{
@@ -171,7 +182,7 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 		ca_file: $TRASH/ca/ca.crt
 		certificates:
 		EOF
-		for item in db xmpp ldap mail; do
+		for item in db xmpp ldap mail www; do
 			printf "  - {name: %s, cert: %s, chain: %s, key: %s, names: [%s.example.com]}\n" \
 				$item "$TRASH/src/cert.pem" "$TRASH/src/chain.pem" \
 				"$TRASH/src/key.pem" $item
@@ -179,7 +190,8 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 		printf "  - {name: other, cert: %s, chain: %s, key: %s}\n" \
 			"$TRASH/src2/cert.pem" "$TRASH/src2/chain.pem" "$TRASH/src2/key.pem" &&
 		echo "targets:" &&
-		for t in pg:db mail:mail,other chat:xmpp ldap:ldap ftp:mail,other sql:db; do
+		for t in pg:db mail:mail,other chat:xmpp ldap:ldap ftp:mail,other sql:db \
+			web:www,other; do
 			node=${t%%:*} &&
 			printf "  - name: %s\n    type: local\n    certpull: %s\n" $node "$CERTPULL" &&
 			printf "    certpull_config: %s\n    items: [%s]\n    endpoints:\n" \
@@ -194,7 +206,7 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 	"$CERTPUSH" -c certpush.yaml check-config
 '
 
-test_expect_success 'setup: certpull.yaml of pg, chat, ldap, sql from conf/ examples' '
+test_expect_success 'setup: certpull.yaml of pg, chat, ldap, sql, web from conf/ examples' '
 	pgbin=$(postgres_bin) &&
 	from_example certpull-postgres.yaml pg "[/usr/bin/setpriv, --reuid=postgres, \
 --regid=postgres, --init-groups, $pgbin/pg_ctl, reload, -s, -D, $TRASH/pg/postgres/data]" &&
@@ -205,7 +217,9 @@ $TRASH/chat/prosody/prosody.cfg.lua, check, config]" &&
 \"$(slapd_ldapi "$TRASH/ldap/slapd")\", -f, $TRASH/ldap/slapd/reload.ldif]" &&
 	from_example certpull-mariadb.yaml sql "[/usr/bin/mariadb, --no-defaults, -S, \
 $TRASH/sql/mariadb/run/mysqld.sock, -u, root, -e, \"FLUSH SSL\"]" &&
-	for node in pg chat ldap sql; do
+	nginx_argv="/usr/sbin/nginx, -p, $TRASH/web/nginx/, -c, $TRASH/web/nginx/nginx.conf" &&
+	from_example certpull-nginx.yaml web "[$nginx_argv, -s, reload]" "[$nginx_argv, -t, -q]" &&
+	for node in pg chat ldap sql web; do
 		pull $node check-config || return 1
 	done
 '
@@ -248,6 +262,7 @@ test_expect_success 'setup: the daemons, serving leaf a' '
 	place sql a root:mysql 0640 &&
 	place mail a root:root 0600 &&
 	place ftp a root:root 0600 &&
+	place web a root:root 0600 &&
 	postgres_start pg "$TRASH/pg/postgres" $(tls_paths pg) &&
 	dovecot_mail_start mail "$TRASH/mail/dovecot" $(tls_paths mail) &&
 	prosody_start chat "$TRASH/chat/prosody" xmpp.example.com $(tls_paths chat) &&
@@ -257,7 +272,8 @@ test_expect_success 'setup: the daemons, serving leaf a' '
 	# MariaDB refuses a client from an address no account names before
 	# TLS (error 1130): the audit from the host needs one, locked.
 	mariadb_sql "$TRASH/sql/mariadb" "CREATE USER certpush@'\''%'\'' ACCOUNT LOCK" &&
-	for node in pg mail chat ldap ftp sql; do
+	nginx_start web "$TRASH/web/nginx" $(tls_paths web) &&
+	for node in $NODES; do
 		serves $node a || return 1
 	done
 '
@@ -352,11 +368,21 @@ test_expect_success 'mysql: a key MariaDB cannot read fails FLUSH SSL, rolled ba
 	grep "reload" sql/broken.out
 '
 
+test_expect_success 'nginx: certpull installs, nginx serves the new leaf' '
+	install_ok web
+'
+
+test_expect_success 'nginx: a key of another certificate fails nginx -t, rolled back' '
+	broken_example web "/- path: .*\.key\$/,/mode:/s|item: www|item: other|" &&
+	install_broken web broken.yaml &&
+	grep "check" web/broken.out
+'
+
 test_expect_success 'certpush audit reports the leaf each endpoint serves' '
 	source_leaf ca b &&
 	"$CERTPUSH" -c certpush.yaml audit --json >audit.json
 	jq . audit.json >/dev/null &&
-	for node in pg mail chat ldap ftp sql; do
+	for node in $NODES; do
 		for ep in ${EPS[$node]}; do
 			read -r port proto sni <<<"$(ep_fields "$ep")" &&
 			where="$node/$(netns_addr $node):$port${sni:+/$sni}" &&

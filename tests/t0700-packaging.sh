@@ -146,7 +146,7 @@ test_expect_success DEBS 'the live examples are conf/certpush.yaml and conf/cert
 	dpkg-deb -x "$DEB_PULL" x-pull &&
 	test_cmp "$SRC/conf/certpush.yaml" x-push/etc/certpush/certpush.yaml &&
 	test_cmp "$SRC/conf/certpull-mail.yaml" x-pull/etc/certpull/certpull.yaml &&
-	for f in front mail backup postgres prosody slapd mariadb; do
+	for f in front mail backup postgres prosody slapd mariadb nginx; do
 		test_cmp "$SRC/conf/certpull-$f.yaml" \
 			"x-pull/usr/share/doc/certpull/examples/certpull-$f.yaml" || return 1
 	done
