@@ -135,12 +135,13 @@ pull_files_service () {
 }
 
 # pull_haproxy_service FILE HAPROXY_DIR [check] [reload] [sni=NAME]
-#   [name=NAME] [LINE...]: HAProxy (haproxy_start's HAPROXY_DIR) serving FILE
-# on 127.0.0.1:443, told by its runtime API; "check" adds haproxy -c,
-# "reload" a USR2 to the running master, sni= the name probed.  Other
-# arguments are added to the service as lines, before its endpoints.
+#   [name=NAME] [item=ITEM] [LINE...]: HAProxy (haproxy_start's HAPROXY_DIR)
+# serving FILE (item www unless ITEM) on 127.0.0.1:443, told by its runtime
+# API; "check" adds haproxy -c, "reload" a USR2 to the running master, sni=
+# the name probed.  Other arguments are added to the service as lines,
+# before its endpoints.
 pull_haproxy_service () {
-	local file=$1 dir=$2 name=haproxy sni= check= reload= lines=() arg
+	local file=$1 dir=$2 name=haproxy item=www sni= check= reload= lines=() arg
 	shift 2
 	for arg in "$@"; do
 		case $arg in
@@ -148,11 +149,12 @@ pull_haproxy_service () {
 		reload) reload=t ;;
 		sni=*) sni=${arg#sni=} ;;
 		name=*) name=${arg#name=} ;;
+		item=*) item=${arg#item=} ;;
 		*) lines+=("$arg") ;;
 		esac
 	done
 	printf '  - name: %s\n    files:\n' "$name"
-	printf '      - { path: %s, item: www, format: haproxy, mode: "0600" }\n' "$file"
+	printf '      - { path: %s, item: %s, format: haproxy, mode: "0600" }\n' "$file" "$item"
 	for arg in "${lines[@]}"; do
 		printf '    %s\n' "$arg"
 	done

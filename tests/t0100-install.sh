@@ -120,45 +120,18 @@ test_expect_success 'setup: the services, serving leaf a' '
 '
 
 test_expect_success 'setup: certpush.yaml and certpull.yaml' '
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	cat >certpush.yaml <<-EOF &&
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	certificates:
-	  - name: mail
-	    cert: $TRASH/src/cert.pem
-	    chain: $TRASH/src/chain.pem
-	    key: $TRASH/src/key.pem
-	    names: [mail.test]
-	dkim:
-	  - name: dkim
-	    key: $TRASH/src/dkim.key
-	    selector: sel
-	    domain: mail.test
-	targets:
-	  - name: mail
-	    type: local
-	    items: [mail, dkim]
-	  - name: other
-	    type: local
-	    items: [mail, dkim]
-	EOF
-	hapid=$(cat haproxy/haproxy.pid) &&
-	cat >certpull.yaml.in <<-EOF &&
-	node: mail
-	state_dir: $TRASH/pullstate
-	trusted_keys: [$pub]
-	grace: 10
-	services:
-	  - name: haproxy
-	    files:
-	      - { path: $TRASH/certs/haproxy.pem, item: mail, format: haproxy, mode: "0600" }
-	    check: [/usr/sbin/haproxy, -c, -q, -f, $TRASH/haproxy/haproxy.cfg]
-	    haproxy_socket: $TRASH/haproxy/admin.sock
-	    reload: [/bin/kill, -USR2, "$hapid"]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443, sni: mail.test }
+	push_keys &&
+	{
+		push_conf_head --cert mail --names mail.test --dkim "$TRASH/src/dkim.key" sel mail.test &&
+		push_target_local mail "mail, dkim" &&
+		push_target_local other "mail, dkim"
+	} >certpush.yaml &&
+	{
+		pull_conf_head mail "$TRASH/pullstate" "grace: 10" &&
+		pull_haproxy_service "$TRASH/certs/haproxy.pem" "$TRASH/haproxy" \
+			item=mail check reload sni=mail.test &&
+		cat
+	} >certpull.yaml.in <<-EOF &&
 	  - name: postfix
 	    files:
 	      - { path: $TRASH/certs/postfix.pem, item: mail, format: key+chain, mode: "0600" }

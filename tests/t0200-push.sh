@@ -50,17 +50,6 @@ sftp_as () {
 		"${FETCH_USER[$1]}@$(netns_addr front)"
 }
 
-push () {
-	netns_exec front "$CERTPUSH" -c "$TRASH/certpush.yaml" "$@" 7>&- 8>&-
-}
-
-# pull NODE ARGS...: certpull on NODE with its own configuration.
-pull () {
-	local node=$1
-	shift
-	netns_exec "$node" "$CERTPULL" -c "$TRASH/$node/certpull.yaml" "$@" 7>&- 8>&-
-}
-
 new_leaf () {
 	make_cert ca "$1" "DNS:mail.test,DNS:www.test" >/dev/null &&
 	source_leaf ca "$1"
@@ -79,21 +68,10 @@ installed_serial () {
 # pull_conf NODE: certpull.yaml for NODE: one HAProxy, API and reload.
 pull_conf () {
 	local node=$1 dir=$TRASH/$1
-	cat >"$dir/certpull.yaml" <<-EOF
-	node: $node
-	state_dir: $dir/state
-	trusted_keys: [$pub]
-	grace: 10
-	services:
-	  - name: haproxy
-	    files:
-	      - { path: $dir/site.pem, item: www, format: haproxy, mode: "0600" }
-	    check: [/usr/sbin/haproxy, -c, -q, -f, $dir/haproxy/haproxy.cfg]
-	    haproxy_socket: $dir/haproxy/admin.sock
-	    reload: [/bin/kill, -USR2, "$(cat "$dir/haproxy/haproxy.pid")"]
-	    endpoints:
-	      - { address: 127.0.0.1, port: 443, sni: www.test }
-	EOF
+	{
+		pull_conf_head $node "$dir/state" "grace: 10" &&
+		pull_haproxy_service "$dir/site.pem" "$dir/haproxy" check reload sni=www.test
+	} >"$dir/certpull.yaml"
 }
 
 # start_node NODE N: namespace, HAProxy serving leaf a, certpull config.
@@ -107,55 +85,32 @@ start_node () {
 
 # target NAME HOST PORT [TIMEOUT]: a certpush.yaml ssh target.
 target () {
-	cat <<-EOF
-	  - name: $1
-	    host: $2
-	    port: $3
-	    identity: $TRASH/keys/id_ed25519
-	    known_hosts: $TRASH/keys/known_hosts
-	    timeout: ${4:-20}
-	    items: [www]
-	EOF
+	push_target_ssh "$1" "$2" "$3" "${4:-20}" www
+}
+
+# serve NODE: NODE's sshd, forcing certpull serve.
+serve () {
+	serve_sshd "$1" "$TRASH/$1/sshd" "$TRASH/$1/certpull.yaml"
 }
 
 test_expect_success 'setup: CA, keys, four nodes' '
 	make_ca ca && make_cert ca a "DNS:mail.test,DNS:www.test" &&
 	mkdir -m 0700 keys src state && new_leaf b &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	for node in backup1 backup2; do
 		ssh-keygen -q -t ed25519 -N "" -C "fetch@$node" -f "keys/fetch-$node" || return 1
 	done &&
 	start_node front 1 && start_node mail 2 &&
 	start_node backup1 3 && start_node backup2 4 &&
 	for node in $NODES; do
-		sshd_start "$node" "$TRASH/$node/sshd" \
-			"restrict,command=\"$CERTPULL -c $TRASH/$node/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
-		sshd_known_hosts_line "$(netns_addr $node)" "$TRASH/$node/sshd" >>keys/known_hosts ||
-		return 1
+		serve $node || return 1
 	done
 '
 
 test_expect_success 'setup: certpush.yaml with a local and three ssh targets' '
 	{
-		cat <<-EOF &&
-		signing_key: $TRASH/keys/signing.key
-		state_dir: $TRASH/state
-		outbox: $TRASH/outbox
-		concurrency: 8
-		certificates:
-		  - name: www
-		    cert: $TRASH/src/cert.pem
-		    chain: $TRASH/src/chain.pem
-		    key: $TRASH/src/key.pem
-		targets:
-		  - name: front
-		    type: local
-		    certpull: $CERTPULL
-		    certpull_config: $TRASH/front/certpull.yaml
-		    items: [www]
-		EOF
+		push_conf_head "outbox: $TRASH/outbox" "concurrency: 8" &&
+		push_target_local front www "$TRASH/front/certpull.yaml" &&
 		target mail "$(netns_addr mail)" 22 &&
 		target backup1 "$(netns_addr backup1)" 22 && fetch_group backup1 &&
 		target backup2 "$(netns_addr backup2)" 22 && fetch_group backup2
@@ -232,8 +187,7 @@ test_expect_success 'node back: the daemon retries it within the backoff bound' 
 		"$CERTPUSH" -c "$TRASH/certpush.yaml" run &&
 	test_when_finished "daemon_stop certpush-run" &&
 	wait_until_ 20 grep -q "backup1 .* failed .*connect" "$TRASH/certpush-run.log" &&
-	sshd_start backup1 "$TRASH/backup1/sshd" \
-		"restrict,command=\"$CERTPULL -c $TRASH/backup1/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+	serve backup1 &&
 	wait_until_ 30 serves backup1 d &&
 	wait_until_ 10 eval "push status | grep -q \"^backup1 .* ok \"" &&
 	cat "$TRASH/certpush-run.log"
@@ -326,8 +280,7 @@ test_expect_success 'fetch with a wrong host key for the front is refused' '
 '
 
 test_expect_success 'a link cut in the middle of a transfer: nothing installed there, retry works' '
-	sshd_start backup2 "$TRASH/backup2/sshd" \
-		"restrict,command=\"$CERTPULL -c $TRASH/backup2/certpull.yaml serve\" $(cat keys/id_ed25519.pub)" &&
+	serve backup2 &&
 	sed -i "/name: mail$/,/items/ s/timeout: 20/timeout: 6/" certpush.yaml &&
 	before=$(installed_serial mail) &&
 	new_leaf f &&
@@ -395,19 +348,12 @@ test_expect_success 'setup: 32 ssh targets on one node' '
 	mkdir many && write_serve &&
 	for i in $(seq 1 32); do
 		port=$((2300 + i)) && d=$TRASH/many/n$i && mkdir -p $d &&
-		cat >$d/certpull.yaml <<-EOF &&
-		node: n$i
-		state_dir: $d/state
-		trusted_keys: [$pub]
-		services:
-		  - name: files
-		    files:
-		      - { path: $d/site.pem, item: www, format: haproxy, mode: "0600" }
-		    reload: [/bin/sh, -c, "echo end $d >>$TRASH/many/events"]
-		EOF
-		SSHD_PORT=$port sshd_start backup1 "$d/sshd" \
-			"restrict,command=\"$TRASH/many/serve $d\" $(cat keys/id_ed25519.pub)" &&
-		sshd_known_hosts_line "$(netns_addr backup1)" "$d/sshd" >>keys/known_hosts || return 1
+		{
+			pull_conf_head n$i "$d/state" &&
+			pull_files_service "$d/site.pem" www haproxy 0600 files \
+				"reload: [/bin/sh, -c, \"echo end $d >>$TRASH/many/events\"]"
+		} >$d/certpull.yaml &&
+		SSHD_PORT=$port serve_sshd backup1 "$d/sshd" "" "$TRASH/many/serve $d" || return 1
 	done &&
 	{
 		sed -n "1,/^targets:/p" certpush.yaml &&

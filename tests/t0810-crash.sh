@@ -194,12 +194,8 @@ test_expect_success 'setup: CA, two leaves, node mail with HAProxy, Postfix, Dov
 
 # pull_config WRAP: certpull.yaml; WRAP prefixes the reload commands.
 pull_config () {
+	pull_conf_head mail "$TRASH/pullstate" "grace: 10" &&
 	cat <<-EOF
-	node: mail
-	state_dir: $TRASH/pullstate
-	trusted_keys: [$pub]
-	grace: 10
-	services:
 	  - name: haproxy
 	    files:
 	      - { path: $TRASH/certs/haproxy.pem, item: mail, format: haproxy, mode: "0600" }
@@ -224,21 +220,8 @@ pull_config () {
 }
 
 test_expect_success 'setup: configurations; install a, then b' '
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	cat >certpush.yaml <<-EOF &&
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	certificates:
-	  - name: mail
-	    cert: $TRASH/src/cert.pem
-	    chain: $TRASH/src/chain.pem
-	    key: $TRASH/src/key.pem
-	targets:
-	  - name: mail
-	    type: local
-	    items: [mail]
-	EOF
+	push_keys &&
+	{ push_conf_head --cert mail && push_target_local mail mail; } >certpush.yaml &&
 	pull_config "" >certpull.yaml &&
 	pull check-config &&
 	set -- $(make_bundle a setup) &&
@@ -365,15 +348,8 @@ test_expect_success 'kill -9 after the reloads: the recovery reloads postfix-sub
 
 # node_conf N: the certpull.yaml of target nN.
 node_conf () {
-	cat <<-EOF
-	node: n$1
-	state_dir: $TRASH/nodes/n$1/state
-	trusted_keys: [$pub]
-	services:
-	  - name: files
-	    files:
-	      - { path: $TRASH/nodes/n$1/site.pem, item: mail, format: haproxy, mode: "0600" }
-	EOF
+	pull_conf_head n$1 "$TRASH/nodes/n$1/state" &&
+	pull_files_service "$TRASH/nodes/n$1/site.pem" mail haproxy 0600
 }
 
 push () {
@@ -444,8 +420,7 @@ test_expect_success 'setup: certpush with three local targets' '
 		sed -n "/^signing_key/p; /^certificates/,/^targets/p" certpush.yaml &&
 		for n in 1 2 3; do
 			mkdir -p nodes/n$n && node_conf $n >nodes/n$n/certpull.yaml &&
-			printf "  - name: n%s\n    type: local\n    certpull: %s\n    certpull_config: %s\n    items: [mail]\n" \
-				$n "$CERTPULL" "$TRASH/nodes/n$n/certpull.yaml" || return 1
+			push_target_local n$n mail "$TRASH/nodes/n$n/certpull.yaml" || return 1
 		done
 	} >push.yaml &&
 	cat push.yaml &&
