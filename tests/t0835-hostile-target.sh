@@ -112,25 +112,19 @@ write_drip_peer () {
 
 # target_yaml NAME PORT: the target's entry in certpush.yaml.
 target_yaml () {
-	printf "  - name: %s\n    host: %s\n    port: %s\n    identity: %s\n    known_hosts: %s\n    timeout: %s\n    items: [www]\n" \
-		$1 "$(netns_addr targets)" $2 "$TRASH/keys/id_ed25519" \
-		"$TRASH/keys/known_hosts" $TIMEOUT
+	push_target_ssh $1 "$(netns_addr targets)" $2 $TIMEOUT www
 }
 
 # sshd_target NAME PORT CMD: an sshd on node "targets" forcing CMD, in known_hosts.
 sshd_target () {
-	SSHD_PORT=$2 sshd_start targets "$TRASH/$1/sshd" \
-		"restrict,command=\"$3\" $(cat keys/id_ed25519.pub)" &&
-	sshd_known_hosts_line "$(netns_addr targets)" "$TRASH/$1/sshd" >>keys/known_hosts
+	SSHD_PORT=$2 serve_sshd targets "$TRASH/$1/sshd" "" "$3"
 }
 
 test_expect_success 'setup: keys, node "targets" with thirteen hostile and two honest sshd, two trickling peers' '
 	mkdir -m 0700 keys src state &&
 	make_ca ca && make_cert ca a "DNS:www.test" ec &&
 	source_leaf ca a &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
-	ssh-keygen -q -t ed25519 -N "" -C certpush -f keys/id_ed25519 &&
+	push_keys --ssh &&
 	netns_create front 1 && netns_create targets 2 &&
 	: >keys/known_hosts && port=2300 && write_drip_peer &&
 	for name in $HOSTILE honest1 honest2; do
@@ -141,8 +135,10 @@ test_expect_success 'setup: keys, node "targets" with thirteen hostile and two h
 				0.0.0.0 $port "$(drip_prefix $name)" &&
 			svc_wait_ports_ targets 10 $port ;;
 		honest*)
-			printf "node: %s\nstate_dir: %s\ntrusted_keys: [%s]\nservices:\n  - name: files\n    files:\n      - { path: %s, item: www, format: haproxy, mode: \"0600\" }\n" \
-				$name "$TRASH/$name/state" "$pub" "$TRASH/$name/site.pem" >$name/certpull.yaml &&
+			{
+				pull_conf_head $name "$TRASH/$name/state" &&
+				pull_files_service "$TRASH/$name/site.pem" www haproxy 0600
+			} >$name/certpull.yaml &&
 			sshd_target $name $port "$CERTPULL -c $TRASH/$name/certpull.yaml serve" ;;
 		*)
 			# An SFTP subsystem to request: the forced command answers it.
@@ -153,17 +149,7 @@ test_expect_success 'setup: keys, node "targets" with thirteen hostile and two h
 		echo "$name $port" >>ports || return 1
 	done &&
 	{
-		cat <<-EOF &&
-		signing_key: $TRASH/keys/signing.key
-		state_dir: $TRASH/state
-		concurrency: 16
-		certificates:
-		  - name: www
-		    cert: $TRASH/src/cert.pem
-		    chain: $TRASH/src/chain.pem
-		    key: $TRASH/src/key.pem
-		targets:
-		EOF
+		push_conf_head "concurrency: 16" &&
 		while read -r name port; do
 			target_yaml $name $port || return 1
 		done <ports
