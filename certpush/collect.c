@@ -173,6 +173,35 @@ collect_target(const struct pushconf *c, const struct target *t, time_t now,
 	return rc;
 }
 
+int
+collect_cert_consistent(const struct pushconf *c, const struct cert_source *s,
+    struct err *e)
+{
+	struct buf pem = { 0 }, keypem = { .secret = 1 };
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	struct source_guard *g;
+	struct err why;
+	int rc = 0;
+
+	if ((g = malloc(sizeof(*g))) == NULL)
+		return 0;	/* the push that follows reports it */
+	source_guard_init(g, c);
+	if (read_cert_files(s, g, &pem, &keypem, &why) == 0 &&
+	    ((chain = cert_parse_chain(pem.data, pem.len, &why)) == NULL ||
+	    (key = cert_parse_key(keypem.data, keypem.len, &why)) == NULL ||
+	    cert_check_pair(sk_X509_value(chain, 0), key, &why) == -1 ||
+	    cert_check_order(chain, &why) == -1))
+		rc = err_set(e, "certificate %s: %s (renewal in progress?)", s->name,
+		    why.msg);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	buf_free(&pem);
+	buf_free(&keypem);
+	free(g);
+	return rc;
+}
+
 /*
  * Checks one source file that exists.  One that is absent, or that the
  * user running check-config may not reach, is not judged here: the push

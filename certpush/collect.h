@@ -29,6 +29,15 @@ int	collect_target(const struct pushconf *c, const struct target *t,
 	    time_t now, struct collected *col, struct err *e);
 void	collected_free(struct collected *col);
 /*
+ * Whether the files of certificate source s agree with each other, as
+ * they do once a renewal is complete: each parses, the key matches the
+ * leaf, the chain is in order.  Returns 0 if so, and also if the files
+ * cannot be read (absent, or refused by the rules of source.h: the push
+ * reports that); -1 with e saying what disagrees.
+ */
+int	collect_cert_consistent(const struct pushconf *c, const struct cert_source *s,
+	    struct err *e);
+/*
  * Applies the rules of source.h to every source file of c that exists
  * (check-config; a file not there yet is fine).  0, or -1 with e naming
  * the item, the file and the broken rule.

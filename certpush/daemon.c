@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "daemon.h"
 #include "log.h"
 #include "push.h"
@@ -14,9 +15,9 @@
 
 #define DEBOUNCE_MAX_S	60	/* a source that never goes quiet is pushed anyway */
 
-/* A lineage seen inconsistent (links to different archive versions). */
+/* A source seen half renewed (links or files that do not agree). */
 struct stuck {
-	time_t	since;		/* first seen so; 0: every lineage consistent */
+	time_t	since;		/* first seen so; 0: every source whole */
 	int	reported;	/* logged as an error */
 };
 
@@ -88,23 +89,38 @@ debounce(const struct pushconf *c)
 	}
 }
 
-/* 0 if every lineage is consistent; otherwise logs why and returns -1. */
+/*
+ * Whether certificate source s is whole: a certbot lineage's links point
+ * into one archive version, and whatever the client, the files read
+ * agree (key and leaf, chain order).  A lineage not issued yet has no
+ * directory: the targets that need it are refused one by one, the others
+ * go ahead.  0, or -1 with e saying why not.
+ */
 static int
-lineages_ready(const struct pushconf *c, struct stuck *st)
+source_whole(const struct pushconf *c, const struct cert_source *s, struct err *e)
+{
+	struct stat sb;
+
+	if (s->lineage != NULL && stat(s->lineage, &sb) == -1)
+		return 0;
+	if (s->lineage != NULL && lineage_consistent(s->lineage, e) == -1)
+		return -1;
+	return collect_cert_consistent(c, s, e);
+}
+
+/*
+ * 0 if every certificate source is whole; otherwise logs why (as an
+ * error once it has lasted inconsistent_after) and returns -1.
+ */
+static int
+sources_ready(const struct pushconf *c, struct stuck *st)
 {
 	time_t now = time(NULL);
 	struct err e;
 	size_t i;
 
 	for (i = 0; i < c->ncerts; i++) {
-		struct stat sb;
-
-		/*
-		 * A lineage not issued yet has no directory: the targets that
-		 * need it are refused one by one, the others go ahead.
-		 */
-		if (c->certs[i].lineage == NULL || stat(c->certs[i].lineage, &sb) == -1 ||
-		    lineage_consistent(c->certs[i].lineage, &e) == 0)
+		if (source_whole(c, &c->certs[i], &e) == 0)
 			continue;
 		if (st->since == 0)
 			st->since = now;
@@ -142,7 +158,7 @@ retry_wait(const struct pushconf *c)
 }
 
 /*
- * Seconds until an inconsistent lineage becomes an error; -1 if none is
+ * Seconds until an inconsistent source becomes an error; -1 if none is
  * pending.  The daemon wakes up once for it, so that the error is logged
  * when it is due, not at the next event.
  */
@@ -197,7 +213,7 @@ daemon_run(const char *config_path)
 			if (got_term || got_hup)
 				continue;
 			pending = 0;
-			if (lineages_ready(&c, &stuck) == 0)
+			if (sources_ready(&c, &stuck) == 0)
 				push(&c, 0);
 		}
 		wait = sooner(retry_wait(&c), stuck_wait(&c, &stuck));

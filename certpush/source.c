@@ -610,6 +610,82 @@ source_read(const char *path, const struct source_rules *r, struct buf *out,
 	return 0;
 }
 
+/* ---- what a read depends on, for watching ---- */
+
+/* dir/name into out: the entry met at one step of a trace. */
+static int
+entry_path(const char *dir, const char *name, char out[PATH_MAX])
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/*
+ * One pass along the absolute normalized path cur: fn for each entry,
+ * until the file, a missing entry, or a link (1, with cur set to the
+ * path it leads to when it is followed; 0 when it is not).
+ */
+static int
+trace_pass(char cur[PATH_MAX], const struct source_rules *r, source_trace_fn fn,
+    void *arg)
+{
+	char dir[PATH_MAX] = "/", name[NAME_MAX + 1], entry[PATH_MAX], target[PATH_MAX];
+	char rest[PATH_MAX];
+	const char *p = cur, *end;
+	struct stat st;
+	ssize_t n;
+
+	for (;;) {
+		while (*p == '/')
+			p++;
+		end = p + strcspn(p, "/");
+		if (*p == '\0' || (size_t)(end - p) > NAME_MAX)
+			return 0;
+		snprintf(name, sizeof(name), "%.*s", (int)(end - p), p);
+		while (*end == '/')
+			end++;
+		if (fn(dir, name, *end == '\0', arg) == -1 ||
+		    entry_path(dir, name, entry) == -1)
+			return -1;
+		if (lstat(entry, &st) == -1)
+			return 0;
+		if (S_ISLNK(st.st_mode)) {
+			if ((n = readlink(entry, target, sizeof(target) - 1)) <= 0)
+				return 0;
+			target[n] = '\0';
+			if (!link_allowed(r, entry, target))
+				return 0;
+			/* end points into cur, which is rewritten. */
+			snprintf(rest, sizeof(rest), "%s", end);
+			snprintf(cur, PATH_MAX, "%s", entry);
+			return path_push(cur, "..") == -1 || path_push(cur, target) == -1 ||
+			    path_push(cur, rest) == -1 ? -1 : 1;
+		}
+		if (*end == '\0' || !S_ISDIR(st.st_mode))
+			return 0;
+		snprintf(dir, sizeof(dir), "%s", entry);
+		p = end;
+	}
+}
+
+int
+source_trace(const char *path, const struct source_opts *o, source_trace_fn fn,
+    void *arg)
+{
+	struct source_rules r = { o, 0, NULL };
+	char cur[PATH_MAX];
+	struct err e;
+	int hops, rc;
+
+	if (path_abs(path, cur, &e) == -1)
+		return -1;
+	for (hops = 0; (rc = trace_pass(cur, &r, fn, arg)) == 1; hops++)
+		if (hops == SOURCE_MAX_LINKS)
+			return 0;
+	return rc;
+}
+
 /* ---- certpush's own files ---- */
 
 int

@@ -83,4 +83,18 @@ int	source_open(const char *path, const struct source_rules *r, int *fd,
 int	source_read(const char *path, const struct source_rules *r,
 	    struct buf *out, struct err *e);
 
+/*
+ * What a read of path depends on, for certpush run to watch: calls fn
+ * with each directory entry met on the way from / (dir, the name in it,
+ * last: whether it is the path's last component), following the links
+ * source_open follows under o (NULL: the default rules), without the
+ * other checks.  Stops at a missing entry, at a link not followed, or
+ * after the link limit.  Returns 0, or -1 if fn returned -1 or a path
+ * is too long.
+ */
+typedef int (*source_trace_fn)(const char *dir, const char *name, int last,
+    void *arg);
+int	source_trace(const char *path, const struct source_opts *o,
+	    source_trace_fn fn, void *arg);
+
 #endif

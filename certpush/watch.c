@@ -4,7 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <stdint.h>
+#include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,77 +15,144 @@
 #include <inotifytools/inotifytools.h>
 
 #include "log.h"
+#include "source.h"
 #include "watch.h"
 
-#define WATCH_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | \
-	IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+/*
+ * A name in a watched directory that a source depends on: a directory
+ * or link on the way to a source file (its replacement matters), or the
+ * file itself (its content matters too).
+ */
+#define PATH_EVENTS	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+#define FILE_EVENTS	(PATH_EVENTS | IN_CLOSE_WRITE | IN_ATTRIB)
+#define SELF_EVENTS	(IN_DELETE_SELF | IN_MOVE_SELF)
+#define WATCH_NAMES_MAX	65536
 
-static int watching;
+struct wname {
+	char		*dir;
+	char		*name;
+	uint32_t	 mask;	/* events on name that matter */
+	int		 wd;	/* dir's watch, -1 until watched */
+};
 
-/* Watches dir if it exists; 1 if added, 0 if absent, -1 on error. */
-static int
-watch_dir(const char *dir, struct err *e)
+static struct {
+	struct wname	*v;
+	size_t		 n, cap;
+	int		 on;	/* inotifytools initialized */
+} ws;
+
+static void
+names_free(void)
 {
-	char slashed[PATH_MAX];
-	struct stat st;
+	size_t i;
 
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return 0;
-	/* libinotifytools names a watched directory with a trailing slash. */
-	snprintf(slashed, sizeof(slashed), "%s/", dir);
-	if (inotifytools_wd_from_filename(dir) != -1 ||
-	    inotifytools_wd_from_filename(slashed) != -1)
-		return 0;
-	if (!inotifytools_watch_file(dir, WATCH_EVENTS))
-		return err_set(e, "cannot watch %s: %s", dir,
-		    strerror(inotifytools_error()));
-	log_debug("watching %s", dir);
-	return 1;
+	for (i = 0; i < ws.n; i++) {
+		free(ws.v[i].dir);
+		free(ws.v[i].name);
+	}
+	free(ws.v);
+	ws.v = NULL;
+	ws.n = ws.cap = 0;
 }
 
-/* Watches the directory holding path (through its links too). */
+/* source_trace callback: records (dir, name) once, with the events that matter. */
 static int
-watch_parent_of(const char *path, struct err *e)
+add_name(const char *dir, const char *name, int last, void *arg)
 {
-	char copy[PATH_MAX], real[PATH_MAX];
-	int n = 0, r;
+	uint32_t mask = last ? FILE_EVENTS : PATH_EVENTS;
+	struct wname *v;
+	size_t i;
 
-	snprintf(copy, sizeof(copy), "%s", path);
-	if ((r = watch_dir(dirname(copy), e)) == -1)
+	(void)arg;
+	for (i = 0; i < ws.n; i++)
+		if (strcmp(ws.v[i].name, name) == 0 && strcmp(ws.v[i].dir, dir) == 0) {
+			ws.v[i].mask |= mask;
+			return 0;
+		}
+	if (ws.n == WATCH_NAMES_MAX)
 		return -1;
-	n += r;
-	if (realpath(path, real) != NULL) {
-		if ((r = watch_dir(dirname(real), e)) == -1)
+	if (ws.n == ws.cap) {
+		if ((v = reallocarray(ws.v, ws.cap ? ws.cap * 2 : 32, sizeof(*v))) == NULL)
 			return -1;
-		n += r;
+		ws.v = v;
+		ws.cap = ws.cap ? ws.cap * 2 : 32;
+	}
+	v = &ws.v[ws.n];
+	if ((v->dir = strdup(dir)) == NULL || (v->name = strdup(name)) == NULL) {
+		free(v->dir);
+		return -1;
+	}
+	v->mask = mask;
+	v->wd = -1;
+	ws.n++;
+	return 0;
+}
+
+static int
+trace(const char *path, const struct source_opts *o, struct err *e)
+{
+	if (path != NULL && source_trace(path, o, add_name, NULL) == -1)
+		return err_set(e, "cannot watch %s: out of memory or path too long", path);
+	return 0;
+}
+
+static int
+trace_lineage(const struct cert_source *s, struct err *e)
+{
+	static const char *const files[] = { "cert.pem", "chain.pem", "fullchain.pem",
+	    "privkey.pem" };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", s->lineage, files[i]);
+		if (trace(path, &s->opts, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Watches each directory of the table once, with the events that matter
+ * for any of its names.  A directory gone meanwhile is skipped: its
+ * parent is watched and saw it go.  Returns the number watched, or -1.
+ */
+static int
+watch_dirs(struct err *e)
+{
+	uint32_t mask;
+	size_t i, j;
+	int n = 0;
+
+	for (i = 0; i < ws.n; i++) {
+		if (ws.v[i].wd != -1)
+			continue;
+		mask = SELF_EVENTS | IN_ONLYDIR | IN_DONT_FOLLOW;
+		for (j = i; j < ws.n; j++)
+			if (strcmp(ws.v[j].dir, ws.v[i].dir) == 0)
+				mask |= ws.v[j].mask;
+		if (!inotifytools_watch_file(ws.v[i].dir, (int)mask)) {
+			if (inotifytools_error() == ENOENT || inotifytools_error() == ENOTDIR)
+				continue;
+			return err_set(e, "cannot watch %s: %s", ws.v[i].dir,
+			    strerror(inotifytools_error()));
+		}
+		ws.v[i].wd = inotifytools_wd_from_filename(ws.v[i].dir);
+		if (ws.v[i].wd == -1) {
+			char slashed[PATH_MAX];
+
+			/* libinotifytools names a watched directory with a trailing slash. */
+			snprintf(slashed, sizeof(slashed), "%s%s", ws.v[i].dir,
+			    strcmp(ws.v[i].dir, "/") == 0 ? "" : "/");
+			ws.v[i].wd = inotifytools_wd_from_filename(slashed);
+		}
+		for (j = i + 1; j < ws.n; j++)
+			if (strcmp(ws.v[j].dir, ws.v[i].dir) == 0)
+				ws.v[j].wd = ws.v[i].wd;
+		log_debug("watching %s", ws.v[i].dir);
+		n++;
 	}
 	return n;
-}
-
-static int
-watch_lineage(const char *lineage, struct err *e)
-{
-	char cert[PATH_MAX];
-	int parent, self, archive;
-
-	snprintf(cert, sizeof(cert), "%s/cert.pem", lineage);
-	if ((parent = watch_parent_of(lineage, e)) == -1 ||
-	    (self = watch_dir(lineage, e)) == -1 ||
-	    (archive = watch_parent_of(cert, e)) == -1)
-		return -1;
-	return parent + self + archive;
-}
-
-static int
-watch_files(const struct cert_source *s, struct err *e)
-{
-	int cert, key, chain = 0;
-
-	if ((cert = watch_parent_of(s->cert, e)) == -1 ||
-	    (key = watch_parent_of(s->key, e)) == -1 ||
-	    (s->chain != NULL && (chain = watch_parent_of(s->chain, e)) == -1))
-		return -1;
-	return cert + key + chain;
 }
 
 /*
@@ -118,55 +186,89 @@ inotify_cloexec(void)
 int
 watch_setup(const struct pushconf *c, struct err *e)
 {
+	const struct cert_source *s;
 	size_t i;
-	int n = 0, r;
+	int rc = 0;
 
 	watch_close();
 	if (!inotifytools_initialize())
 		return err_set(e, "inotify: %s", strerror(inotifytools_error()));
 	inotify_cloexec();
-	watching = 1;
-	for (i = 0; i < c->ncerts; i++) {
-		r = c->certs[i].lineage ? watch_lineage(c->certs[i].lineage, e) :
-		    watch_files(&c->certs[i], e);
-		if (r == -1)
-			return -1;
-		n += r;
+	ws.on = 1;
+	for (i = 0; rc == 0 && i < c->ncerts; i++) {
+		s = &c->certs[i];
+		rc = s->lineage ? trace_lineage(s, e) : trace(s->cert, &s->opts, e) == -1 ||
+		    trace(s->key, &s->opts, e) == -1 || trace(s->chain, &s->opts, e) == -1 ?
+		    -1 : 0;
 	}
-	for (i = 0; i < c->ndkims; i++) {
-		if ((r = watch_parent_of(c->dkims[i].key, e)) == -1)
-			return -1;
-		n += r;
-	}
-	return n;
+	for (i = 0; rc == 0 && i < c->ndkims; i++)
+		rc = trace(c->dkims[i].key, &c->dkims[i].opts, e);
+	return rc == -1 ? -1 : watch_dirs(e);
+}
+
+/* The table's entry for an event on a name in a watched directory, or NULL. */
+static const struct wname *
+lookup(const struct inotify_event *ev)
+{
+	size_t i;
+
+	if (ev->len == 0)
+		return NULL;
+	for (i = 0; i < ws.n; i++)
+		if (ws.v[i].wd == ev->wd && strcmp(ws.v[i].name, ev->name) == 0)
+			return &ws.v[i];
+	return NULL;
+}
+
+/* Seconds from now to deadline, rounded up (never early); 0 if past. */
+static long
+seconds_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : (ms + 999) / 1000;
 }
 
 enum watch_event
 watch_next(long timeout_s)
 {
 	struct inotify_event *ev;
+	const struct wname *w;
+	struct timespec deadline;
+	long wait = timeout_s;
 
-	errno = 0;
-	ev = inotifytools_next_event(timeout_s);
-	if (ev == NULL)
-		return errno == EINTR || inotifytools_error() == EINTR ?
-		    WATCH_INTERRUPTED : WATCH_TIMEOUT;
-	if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
-		return WATCH_RESCAN;
-	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
-		return WATCH_RESCAN;
-	/* A link replaced in live/NAME may point into a new archive directory. */
-	if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-		return WATCH_RESCAN;
-	return WATCH_CHANGE;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_s > 0 ? timeout_s : 0;
+	for (;;) {
+		errno = 0;
+		ev = inotifytools_next_event(wait);
+		if (ev == NULL)
+			return errno == EINTR || inotifytools_error() == EINTR ?
+			    WATCH_INTERRUPTED : WATCH_TIMEOUT;
+		if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT | SELF_EVENTS))
+			return WATCH_RESCAN;
+		/* A link or directory replaced: what the path leads to may differ. */
+		if ((w = lookup(ev)) != NULL && (ev->mask & w->mask & PATH_EVENTS))
+			return WATCH_RESCAN;
+		if (w != NULL && (ev->mask & w->mask))
+			return WATCH_CHANGE;
+		/* Another name in a directory on the way: not ours, keep waiting. */
+		if (timeout_s >= 0 && (wait = seconds_left(&deadline)) == 0)
+			return WATCH_TIMEOUT;
+	}
 }
 
 void
 watch_close(void)
 {
-	if (watching)
+	if (ws.on)
 		inotifytools_cleanup();
-	watching = 0;
+	ws.on = 0;
+	names_free();
 }
 
 /* The archive version N of a link target ".../certN.pem"; -1 if none. */

@@ -1,10 +1,13 @@
 /*
- * Watching the sources with libinotifytools.  Directories are watched,
- * never the files or links themselves: certbot replaces the links of
- * live/NAME one by one and a watch on a link follows the old inode.  For
- * a lineage that is live/NAME, its parent live/ (new lineages) and the
- * archive directory its links point into; for plain files and DKIM keys,
- * the directory that holds each file.
+ * Watching the sources with libinotifytools.  For each source file, every
+ * directory on the way to it is watched, from / down and through the links
+ * an ACME client writes (source_trace): a renewal may rename a link at any
+ * depth (acmetool's live/HOST), switch a directory, or replace or rewrite
+ * the file.  Each watched directory reports only the names the sources
+ * depend on; other names in it are read and dropped without waking the
+ * caller.  Links and files are never watched themselves: a watch follows
+ * the old inode.  After a link or directory on the way changed, the caller
+ * rebuilds the set (watch_setup), which then follows the new path.
  */
 #ifndef CP_WATCH_H
 #define CP_WATCH_H
@@ -21,8 +24,11 @@ int	watch_setup(const struct pushconf *c, struct err *e);
 enum watch_event { WATCH_TIMEOUT, WATCH_CHANGE, WATCH_RESCAN, WATCH_INTERRUPTED };
 /*
  * Waits for one event for at most timeout_s seconds (-1: no limit).
- * WATCH_RESCAN means the queue overflowed or a directory appeared or
- * vanished: call watch_setup again.  WATCH_INTERRUPTED: a signal.
+ * WATCH_CHANGE: a source file was written or replaced.  WATCH_RESCAN:
+ * a name on the way to one was created, removed or renamed, a watched
+ * directory went away, or the queue overflowed: call watch_setup again
+ * (then read the sources: what changed meanwhile was not reported).
+ * WATCH_INTERRUPTED: a signal.
  */
 enum watch_event watch_next(long timeout_s);
 void	watch_close(void);

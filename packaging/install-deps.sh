@@ -7,7 +7,8 @@ BUILD="build-essential pkg-config libssl-dev libssh2-1-dev libyaml-dev
        libinotifytools0-dev libcmocka-dev libunbound-dev"
 TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       dovecot-pop3d opendkim opendkim-tools openssh-server openssh-client certbot
-      pebble inotify-tools socat faketime ssl-cert-check pssh rsync procps
+      pebble acmetool dehydrated lego uacme inotify-tools socat faketime
+      ssl-cert-check pssh rsync procps
       iputils-ping strace e2fsprogs sudo
       fiu-utils prometheus nsd ldnsutils unbound bind9-dnsutils"
 # The other TLS daemons of tests/t0400-protocols.sh, and check_ssl_cert

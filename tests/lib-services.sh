@@ -506,3 +506,29 @@ ssh_run () {
 sshd_stop () {
 	daemon_stop "sshd:$1"
 }
+
+# pebble_start NS CA: the pebble ACME test server in node NS at
+# https://localhost:14000/dir, taking every challenge as valid
+# (PEBBLE_VA_ALWAYS_VALID: no client needs to be reachable), with
+# pebble-challtestsrv as its DNS.  Its listener serves CA/localhost.*
+# (make_cert CA localhost "DNS:localhost" first): clients trust CA/ca.crt.
+# Pebble makes a new issuing root at each start.
+pebble_start () {
+	local ns=$1 ca=$TRASH/$2 dir=$TRASH/pebble
+	mkdir -p "$dir" &&
+	cat >"$dir/config.json" <<-EOF &&
+	{ "pebble": { "listenAddress": "127.0.0.1:14000",
+	  "managementListenAddress": "127.0.0.1:15000",
+	  "certificate": "$ca/localhost.fullchain", "privateKey": "$ca/localhost.key",
+	  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "",
+	  "externalAccountBindingRequired": false } }
+	EOF
+	DAEMON_NETNS=$ns daemon_start challtestsrv "" pebble-challtestsrv \
+		-dns01 127.0.0.1:8053 -http01 "" -https01 "" -tlsalpn01 "" \
+		-management 127.0.0.1:8055 -defaultIPv4 127.0.0.1 &&
+	DAEMON_NETNS=$ns daemon_start pebble "" env PEBBLE_VA_NOSLEEP=1 \
+		PEBBLE_WFE_NONCEREJECT=0 PEBBLE_VA_ALWAYS_VALID=1 \
+		pebble -config "$dir/config.json" -dnsserver 127.0.0.1:8053 &&
+	svc_wait_ports_ "$ns" 20 14000 ||
+		svc_fail_ "pebble did not start" "$TRASH/pebble.log" "$TRASH/challtestsrv.log"
+}

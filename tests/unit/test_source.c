@@ -582,6 +582,69 @@ test_layouts(void **state)
 		run_layout(&layouts[i], i);
 }
 
+/* source_trace callback: appends "dir|name|last;" to a 16 KiB string. */
+static int
+traced(const char *d, const char *name, int last, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 16384 - len, "%s|%s|%d;", d, name, last);
+	return 0;
+}
+
+static int
+trace_has(const char *out, const char *d, const char *rel, const char *name, int last)
+{
+	char want[2 * TU_PATH_MAX];
+
+	snprintf(want, sizeof(want), "%s/%s|%s|%d;", d, rel, name, last);
+	return tu_contains(out, want);
+}
+
+/*
+ * What certpush run watches for a source: each directory on the way, with
+ * the name that matters in it, through the links a client writes (the
+ * rename of acmetool's live/HOST happens in live/), and not past a link no
+ * client writes or a name that does not exist yet.
+ */
+static void
+test_trace(void **state)
+{
+	char d[TU_PATH_MAX], path[TU_PATH_MAX], *out = calloc(1, 16384);
+
+	(void)state;
+	assert_non_null(out);
+	at(dir, "trace", d);
+	assert_int_equal(mkdir(d, 0755), 0);
+	mkd(d, "keys", 0700);
+	mkf(d, "keys/signing.key", 0600);
+	acmetool(d);
+	at(d, "acme/live/www.test/privkey", path);
+	assert_int_equal(source_trace(path, NULL, traced, out), 0);
+	assert_true(trace_has(out, d, "acme", "live", 0));
+	assert_true(trace_has(out, d, "acme/live", "www.test", 0));
+	assert_true(trace_has(out, d, "acme/certs", ACME_ID, 0));
+	assert_true(trace_has(out, d, "acme/certs/" ACME_ID, "privkey", 1));
+	assert_true(trace_has(out, d, "acme/keys", ACME_KID, 0));
+	assert_true(trace_has(out, d, "acme/keys/" ACME_KID, "privkey", 1));
+	assert_true(tu_contains(out, "/|"));
+
+	out[0] = '\0';
+	b_uacme_link(d);
+	at(d, "uacme/private/www.test/key.pem", path);
+	assert_int_equal(source_trace(path, NULL, traced, out), 0);
+	assert_true(trace_has(out, d, "uacme/private/www.test", "key.pem", 1));
+	assert_false(tu_contains(out, "signing.key"));
+
+	out[0] = '\0';
+	at(d, "acme/live/new.test/cert", path);
+	assert_int_equal(source_trace(path, NULL, traced, out), 0);
+	assert_true(trace_has(out, d, "acme/live", "new.test", 0));
+	assert_false(tu_contains(out, "|cert|"));
+	free(out);
+}
+
 /* source_open tells an absent source (fine for check-config) from a bad one. */
 static void
 test_open_absent(void **state)
@@ -753,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_open_absent),
 		cmocka_unit_test(test_open_denied),
 		cmocka_unit_test(test_relative),
+		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_guard_from_config),
 	};
