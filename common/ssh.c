@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
+#include "resolve.h"
 #include "ssh.h"
 
 /* Ed25519 first; the rest only so that a host without one fails clearly. */
@@ -86,13 +87,11 @@ ssh_wait(struct ssh_conn *c, long long dl)
 static int
 tcp_connect(const struct ssh_target *t, long long deadline, struct err *e)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char port[8];
-	int fd = -1, rc, soerr;
+	struct addrinfo *res, *ai;
+	int fd = -1, soerr;
 
-	snprintf(port, sizeof(port), "%u", t->port);
-	if ((rc = getaddrinfo(t->host, port, &hints, &res)) != 0)
-		return err_set(e, "%s: %s", t->host, gai_strerror(rc));
+	if (resolve(t->host, t->port, deadline, &res, e) == -1)
+		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		struct pollfd pfd;
 		socklen_t len = sizeof(soerr);

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "clock.h"
+#include "resolve.h"
 #include "tlsprobe.h"
 
 /*
@@ -20,13 +21,11 @@
 static int
 connect_to(const char *address, unsigned port, long long deadline, struct err *e)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char service[8];
+	struct addrinfo *res, *ai;
 	int fd = -1, rc;
 
-	snprintf(service, sizeof(service), "%u", port);
-	if ((rc = getaddrinfo(address, service, &hints, &res)) != 0)
-		return err_set(e, "%s: %s", address, gai_strerror(rc));
+	if (resolve(address, port, deadline, &res, e) == -1)
+		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		struct pollfd pfd;
 		socklen_t len = sizeof(rc);

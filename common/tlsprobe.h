@@ -20,10 +20,10 @@ struct probe {
  * Connects to address:port (numeric or a name), runs the STARTTLS dialog
  * if asked, and completes a TLS handshake with SNI (if sni is not NULL)
  * without verifying the peer: the caller compares what it got.  The
- * connect, the dialogue and the handshake share one deadline, timeout_ms
- * from the call (a peer sending a byte now and then does not extend it;
- * only the name lookup is not bounded by it).  Returns 0, or -1 with e set
- * (a reason ending in "timed out" when the deadline passed).
+ * name lookup, the connect, the dialogue and the handshake share one
+ * deadline, timeout_ms from the call (a peer sending a byte now and then
+ * does not extend it).  Returns 0, or -1 with e set (a reason ending in
+ * "timed out" when the deadline passed).
  */
 int	tls_probe(const char *address, unsigned port, const char *sni,
 	    enum starttls st, unsigned timeout_ms, struct probe *out, struct err *e);

@@ -108,6 +108,14 @@ write_drip_peer () {
 		close $c;
 	}
 	EOF
+	# A DNS server that reads every query and answers none.
+	cat >dnssink.pl <<-'EOF'
+	use IO::Socket::INET;
+	my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => 53,
+	    Proto => "udp") or die "udp: $!";
+	my $q;
+	while (defined $s->recv($q, 4096)) { }
+	EOF
 }
 
 # target_yaml NAME PORT: the target's entry in certpush.yaml.
@@ -215,6 +223,33 @@ test_expect_success 'certpull fetch is cut at its timeout: a trickle in the SSH 
 		cat fetch.out &&
 		test $rc = 1 && grep "fetch from .*: .*timed out" fetch.out || return 1
 	done
+'
+
+test_expect_success 'a name lookup that gets no answer is cut at the timeout: push, fetch, probe' '
+	nsconf=/etc/netns/$(netns_name front) &&
+	mkdir -p "$nsconf" && at_exit "rm -rf $nsconf" &&
+	printf "nameserver %s\noptions timeout:30 attempts:3\n" "$(netns_addr targets)" \
+		>"$nsconf/resolv.conf" &&
+	DAEMON_NETNS=targets daemon_start dnssink "" perl "$TRASH/dnssink.pl" &&
+	sed -n "1,/^targets:/p" certpush.yaml >lookup.yaml &&
+	target_yaml slow 22 | sed "s|host: .*|host: slow.example.com|" >>lookup.yaml &&
+	printf "    endpoints:\n      - {address: slow.example.com, port: 443}\n" >>lookup.yaml &&
+	rc=0 &&
+	netns_exec front timeout -s KILL 60 "$CERTPUSH" -c "$TRASH/lookup.yaml" --now \
+		>lookup.out 2>&1 7>&- 8>&- || rc=$?
+	cat lookup.out &&
+	test $rc = 1 && grep "^slow .* failed .*slow.example.com: name lookup timed out" lookup.out &&
+	sed "s|^  host: .*|  host: slow.example.com|" fetch.yaml >fetch-slow.yaml &&
+	rc=0 &&
+	netns_exec front timeout -s KILL 60 "$CERTPULL" -c "$TRASH/fetch-slow.yaml" fetch \
+		>fetch.out 2>&1 7>&- 8>&- || rc=$?
+	cat fetch.out &&
+	test $rc = 1 && grep "fetch from slow.example.com: slow.example.com: name lookup timed out" fetch.out &&
+	rc=0 &&
+	netns_exec front timeout -s KILL 60 "$CERTPUSH" -c "$TRASH/lookup.yaml" audit \
+		--timeout 2 >audit.out 2>&1 7>&- 8>&- || rc=$?
+	cat audit.out &&
+	test $rc != 137 && grep "slow.example.com: name lookup timed out" audit.out
 '
 
 test_expect_success 'the daemon logs what the targets said escaped, one line per message' '
