@@ -194,6 +194,20 @@ pull_mail_services () {
 	EOF
 }
 
+# mail_start NODE LEAF CERTS_DIR DIR: Postfix and Dovecot in node NODE (run
+# from DIR/postfix and DIR/dovecot) serving leaf LEAF of the test CA ca/ from
+# CERTS_DIR/postfix.pem, dovecot.crt and dovecot.key: the node that
+# pull_mail_services CERTS_DIR DIR configures.
+mail_start () {
+	local node=$1 leaf=$TRASH/ca/$2 certs=$3 dir=$4
+	mkdir -p "$certs" &&
+	install -m 0600 "$leaf.pem" "$certs/postfix.pem" &&
+	install -m 0644 "$leaf.fullchain" "$certs/dovecot.crt" &&
+	install -m 0600 "$leaf.key" "$certs/dovecot.key" &&
+	postfix_start "$node" "$dir/postfix" "$certs/postfix.pem" &&
+	dovecot_start "$node" "$dir/dovecot" "$certs/dovecot.crt" "$certs/dovecot.key"
+}
+
 # serve_sshd NODE DIR CONFIG [CMD]: sshd in node NODE (port $SSHD_PORT or 22,
 # its files in DIR) whose one authorized key, keys/id_ed25519, is forced to
 # run "certpull -c CONFIG serve" (or CMD); its host key goes into

@@ -72,13 +72,8 @@ test_expect_success 'setup: CA, leaf a, two nodes, HAProxy, Postfix, Dovecot, ss
 	netns_create front 1 && netns_create mail 2 &&
 	FRONT=$(netns_addr front) && MAIL=$(netns_addr mail) &&
 	install -m 0600 ca/a.pem front/site.pem &&
-	install -m 0600 ca/a.pem mail/postfix.pem &&
-	install -m 0644 ca/a.fullchain mail/dovecot.crt &&
-	install -m 0600 ca/a.key mail/dovecot.key &&
 	haproxy_start front "$TRASH/front/haproxy" "$TRASH/front/site.pem" &&
-	postfix_start mail "$TRASH/mail/postfix" "$TRASH/mail/postfix.pem" &&
-	dovecot_start mail "$TRASH/mail/dovecot" "$TRASH/mail/dovecot.crt" \
-		"$TRASH/mail/dovecot.key" &&
+	mail_start mail a "$TRASH/mail" "$TRASH/mail" &&
 	front_conf && mail_conf &&
 	serve_sshd mail "$TRASH/mail/sshd" "$TRASH/mail/certpull.yaml" &&
 	push_conf >certpush.yaml &&

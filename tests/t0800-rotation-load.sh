@@ -82,15 +82,9 @@ test_expect_success "setup: CA, $((ROTATIONS + 1)) leaves and DKIM keys, four no
 		mkdir -p $node/certs && install -m 0600 ca/l0.pem $node/certs/site.pem &&
 		haproxy_start $node "$TRASH/$node/haproxy" "$TRASH/$node/certs/site.pem" || return 1
 	done &&
-	mkdir -p mail/certs &&
-	install -m 0600 ca/l0.pem mail/certs/postfix.pem &&
-	install -m 0644 ca/l0.fullchain mail/certs/dovecot.crt &&
-	install -m 0600 ca/l0.key mail/certs/dovecot.key &&
 	install -d -o opendkim -g opendkim -m 0700 mail/dkim mail/dkim/keys &&
 	install -o opendkim -g opendkim -m 0600 dkim/d0.key mail/dkim/keys/sel.private &&
-	postfix_start mail "$TRASH/mail/postfix" "$TRASH/mail/certs/postfix.pem" &&
-	dovecot_start mail "$TRASH/mail/dovecot" "$TRASH/mail/certs/dovecot.crt" \
-		"$TRASH/mail/certs/dovecot.key"
+	mail_start mail l0 "$TRASH/mail/certs" "$TRASH/mail"
 '
 
 test_expect_success 'setup: sshd on mail and the backups, configurations, leaf 0 everywhere' '

@@ -181,14 +181,9 @@ test_expect_success 'setup: CA, two leaves, node mail with HAProxy, Postfix, Dov
 	FP_a=$(cert_fingerprint ca/a.crt) && FP_b=$(cert_fingerprint ca/b.crt) &&
 	mkdir -m 0700 src state pullstate keys bundles &&
 	netns_create mail 2 &&
-	mkdir certs &&
+	mail_start mail a "$TRASH/certs" "$TRASH" &&
 	install -m 0600 ca/a.pem certs/haproxy.pem &&
-	install -m 0600 ca/a.pem certs/postfix.pem &&
-	install -m 0644 ca/a.fullchain certs/dovecot.crt &&
-	install -m 0600 ca/a.key certs/dovecot.key &&
 	haproxy_start mail "$TRASH/haproxy" "$TRASH/certs/haproxy.pem" &&
-	postfix_start mail "$TRASH/postfix" "$TRASH/certs/postfix.pem" &&
-	dovecot_start mail "$TRASH/dovecot" "$TRASH/certs/dovecot.crt" "$TRASH/certs/dovecot.key" &&
 	served_is a
 '
 
