@@ -266,7 +266,7 @@ fetch_status(const struct target *t, struct buf *out, int *status, struct err *e
 		    status, e);
 	}
 	if (ssh_open(&c, &st, e) == 0)
-		rc = ssh_exec(&c, "status", NULL, 0, out, STATUS_CAP, status, e);
+		rc = ssh_exec(&c, "status", NULL, 0, out, STATUS_CAP, NULL, status, e);
 	ssh_close(&c);
 	return rc;
 }

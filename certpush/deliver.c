@@ -129,7 +129,7 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 		snprintf(d->error, sizeof(d->error), "certpull answered with exit status "
 		    "%d and no valid outcome line%s%s%s", status, len ? ": \"" : "", said,
 		    len ? "\"" : "");
-		return -1;
+		return ANSWER_NO_OUTCOME;
 	}
 	d->serial = strtoull(a.serial, NULL, 10);
 	if (d->dry_run && strcmp(a.result, "verified") == 0 && status == 0)
@@ -158,6 +158,26 @@ parse_answer(struct delivery *d, const struct buf *answer, int status)
 	return d->result == DELIVERY_FAILED ? -1 : 0;
 }
 
+/*
+ * Without an outcome line, what the remote side wrote on its standard
+ * error is the clue (sudo asking for a password, a shell that cannot
+ * find certpull): appended to d's error, escaped and cut.
+ */
+static void
+add_stderr(struct delivery *d, const struct buf *text)
+{
+	size_t len = text->len, used = strlen(d->error);
+	char said[400];
+
+	while (len > 0 && (text->data[len - 1] == '\n' || text->data[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return;
+	node_text(said, sizeof(said), (const char *)text->data, len);
+	snprintf(d->error + used, sizeof(d->error) - used, "; its standard error: \"%s\"",
+	    said);
+}
+
 static void
 deliver_ssh(struct delivery *d)
 {
@@ -165,7 +185,7 @@ deliver_ssh(struct delivery *d)
 	struct ssh_target st = { t->host, (unsigned)t->port, t->user, t->identity,
 	    t->known_hosts, (unsigned)t->timeout };
 	struct ssh_conn c;
-	struct buf answer = { 0 };
+	struct buf answer = { 0 }, stderr_text = { 0 };
 	struct err e;
 	int status = -1;
 
@@ -174,15 +194,17 @@ deliver_ssh(struct delivery *d)
 		goto out;
 	}
 	if (ssh_exec(&c, d->dry_run ? "verify" : "receive", d->bundle->data,
-	    d->bundle->len, &answer, ANSWER_CAP, &status, &e) == -1) {
+	    d->bundle->len, &answer, ANSWER_CAP, &stderr_text, &status, &e) == -1) {
 		snprintf(d->error, sizeof(d->error), "%s%s", e.msg, d->dry_run ? "" :
 		    " (not confirmed by the target: the retry will tell)");
 		goto out;
 	}
-	parse_answer(d, &answer, status);
+	if (parse_answer(d, &answer, status) == ANSWER_NO_OUTCOME)
+		add_stderr(d, &stderr_text);
 out:
 	ssh_close(&c);
 	buf_free(&answer);
+	buf_free(&stderr_text);
 }
 
 static void

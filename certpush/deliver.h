@@ -52,8 +52,10 @@ const char *delivery_result_name(enum delivery_result r);
 /*
  * Reads certpull's outcome line (with d->dry_run: its verdict) and exit
  * status into d.  0 if they are well-formed, agree and say the bundle is
- * (or would be) installed, -1 (d->error set) otherwise.
+ * (or would be) installed; -1 (d->error set) otherwise, or
+ * ANSWER_NO_OUTCOME when there was no valid outcome line at all.
  */
+#define ANSWER_NO_OUTCOME	(-2)
 int	parse_answer(struct delivery *d, const struct buf *answer, int status);
 
 #endif

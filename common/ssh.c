@@ -294,10 +294,36 @@ channel_write_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const uint8_t *in,
 	return 0;
 }
 
-/* Reads stdout to EOF; more than cap bytes is an error (a hostile peer). */
+/*
+ * Drains what the remote standard error has queued, keeping the first
+ * SSH_STDERR_CAP bytes in errout (NULL: none).  Returns the bytes read
+ * (0: none now).
+ */
+static ssize_t
+drain_stderr(LIBSSH2_CHANNEL *ch, struct buf *errout)
+{
+	char chunk[1024];
+	ssize_t n, total = 0;
+
+	while ((n = libssh2_channel_read_stderr(ch, chunk, sizeof(chunk))) > 0) {
+		size_t room = errout == NULL || errout->len >= SSH_STDERR_CAP ? 0 :
+		    SSH_STDERR_CAP - errout->len;
+
+		if (room > 0)
+			buf_add(errout, chunk, (size_t)n < room ? (size_t)n : room);
+		total += n;
+	}
+	return total;
+}
+
+/*
+ * Reads stdout to EOF, and stderr beside it (libssh2 reports EOF only
+ * once every stream is drained); more than cap bytes of stdout is an
+ * error (a hostile peer).
+ */
 static int
 channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
-    size_t cap, struct err *e)
+    size_t cap, struct buf *errout, struct err *e)
 {
 	char chunk[4096];
 	ssize_t n;
@@ -306,9 +332,11 @@ channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
 		if (clock_ms() >= c->deadline_ms)
 			return err_set(e, "waiting for the answer: timed out");
 		n = libssh2_channel_read(ch, chunk, sizeof(chunk));
+		if (drain_stderr(ch, errout) > 0 && (n == 0 || n == LIBSSH2_ERROR_EAGAIN))
+			continue;
 		if (n == 0 && libssh2_channel_eof(ch))
 			return 0;
-		/* Nothing yet (or only the ignored standard error): wait for more. */
+		/* Nothing yet: wait for more. */
 		if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
 			if (ssh_wait(c, c->deadline_ms) == -1)
 				return err_set(e, "waiting for the answer: timed out");
@@ -326,7 +354,8 @@ channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
 /* Runs command and exchanges its input and output on the open channel ch. */
 static int
 exec_on(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *command, const void *in,
-    size_t inlen, struct buf *out, size_t out_cap, int *status, struct err *e)
+    size_t inlen, struct buf *out, size_t out_cap, struct buf *errout, int *status,
+    struct err *e)
 {
 	long long dl = c->deadline_ms;
 	int rc;
@@ -339,7 +368,7 @@ exec_on(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *command, const void
 	SSH_NB(c, dl, rc, libssh2_channel_send_eof(ch));
 	if (rc != 0)
 		return session_error(c, e, "closing the input");
-	if (channel_read_all(c, ch, out, out_cap, e) == -1)
+	if (channel_read_all(c, ch, out, out_cap, errout, e) == -1)
 		return -1;
 	SSH_NB(c, dl, rc, libssh2_channel_close(ch));
 	if (rc == 0)
@@ -352,7 +381,7 @@ exec_on(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *command, const void
 
 int
 ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
-    struct buf *out, size_t out_cap, int *status, struct err *e)
+    struct buf *out, size_t out_cap, struct buf *errout, int *status, struct err *e)
 {
 	LIBSSH2_CHANNEL *ch;
 	int rc, frc;
@@ -360,13 +389,7 @@ ssh_exec(struct ssh_conn *c, const char *command, const void *in, size_t inlen,
 	SSH_NB_PTR(c, c->deadline_ms, ch, libssh2_channel_open_session(c->session));
 	if (ch == NULL)
 		return session_error(c, e, "opening a channel");
-	/*
-	 * Nothing reads the remote standard error: drop it as it arrives.
-	 * Queued, it would hold back the end of the answer (libssh2 reports
-	 * EOF only once every stream is drained) and grow without bound.
-	 */
-	libssh2_channel_handle_extended_data2(ch, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
-	rc = exec_on(c, ch, command, in, inlen, out, out_cap, status, e);
+	rc = exec_on(c, ch, command, in, inlen, out, out_cap, errout, status, e);
 	SSH_CLEANUP(c, frc, libssh2_channel_free(ch));
 	(void)frc;	/* a channel that could not be freed goes with the session */
 	return rc;

@@ -35,13 +35,18 @@ struct ssh_conn {
 
 /* Connects, checks the host key and authenticates.  0, or -1 with e set. */
 int	ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e);
+#define SSH_STDERR_CAP	1024	/* bytes of the remote standard error kept */
+
 /*
  * Runs command on the remote side, sends in (may be NULL) on its
  * standard input, reads at most out_cap bytes of its standard output
- * into out, and returns its exit status in *status.  0, or -1 with e set.
+ * into out, and returns its exit status in *status.  The first
+ * SSH_STDERR_CAP bytes of its standard error go to errout (if not NULL;
+ * the rest is dropped as it arrives).  0, or -1 with e set.
  */
 int	ssh_exec(struct ssh_conn *c, const char *command, const void *in,
-	    size_t inlen, struct buf *out, size_t out_cap, int *status, struct err *e);
+	    size_t inlen, struct buf *out, size_t out_cap, struct buf *errout,
+	    int *status, struct err *e);
 /* Reads a remote file over SFTP (at most cap bytes).  0, or -1 with e set. */
 int	ssh_sftp_get(struct ssh_conn *c, const char *path, size_t cap,
 	    struct buf *out, struct err *e);

@@ -44,12 +44,13 @@ pull () {
 	netns_exec mail "$CERTPULL" -c "$NODE/certpull.yaml" "$@" 7>&- 8>&-
 }
 
-# sudoers [KEEP]: the rule for the account; KEEP=no leaves env_keep out.
+# sudoers [KEEP [TAG]]: the rule for the account; KEEP=no leaves env_keep
+# out; TAG (NOPASSWD:) is the rule's tag ("" asks for a password).
 sudoers () {
 	{
 		test "${1:-yes}" = no ||
 		echo "Defaults!$CERTPULL env_keep += \"SSH_ORIGINAL_COMMAND SSH_CLIENT\""
-		echo "$ACCOUNT ALL=(root) NOPASSWD: $CERTPULL -c $NODE/certpull.yaml serve"
+		echo "$ACCOUNT ALL=(root) ${2-NOPASSWD:} $CERTPULL -c $NODE/certpull.yaml serve"
 	} >sudoers.new &&
 	visudo -c -q -f sudoers.new &&
 	install -m 0440 sudoers.new "$SUDOERS"
@@ -133,6 +134,13 @@ test_expect_success 'sudoers without env_keep: the front is told which line is m
 	test_expect_code 1 push --now >out && cat out &&
 	grep "^mail .*failed.*did not reach certpull through sudo" out &&
 	grep "env_keep += \\\\\\?\"SSH_ORIGINAL_COMMAND SSH_CLIENT" out &&
+	installed_is b
+'
+
+test_expect_success 'a rule that asks for a password: the front shows what sudo said' '
+	sudoers yes "" && test_when_finished "sudoers" &&
+	test_expect_code 1 push --now >out && cat out &&
+	grep "^mail .*failed.*no valid outcome line; its standard error: \".*sudo: a password is required" out &&
 	installed_is b
 '
 
