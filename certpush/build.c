@@ -32,11 +32,17 @@ int
 build_items(const struct pushconf *c, const struct target *t, time_t now,
     struct built_items *bi, struct err *e)
 {
+	if (collect_target(c, t, now, &bi->col, e) == -1)
+		return -1;
+	return build_seal(c, bi, now, e);
+}
+
+int
+build_seal(const struct pushconf *c, struct built_items *bi, time_t now, struct err *e)
+{
 	struct bundle *b = &bi->col.bundle;
 	time_t cap = now + (time_t)c->bundle_days * 86400;
 
-	if (collect_target(c, t, now, &bi->col, e) == -1)
-		return -1;
 	b->created = (uint64_t)now;
 	/* A bundle never outlives the certificates it carries. */
 	b->expires = (uint64_t)(bi->col.earliest_expiry != 0 &&

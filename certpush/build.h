@@ -33,6 +33,14 @@ struct built_items {
 int	build_items(const struct pushconf *c, const struct target *t, time_t now,
 	    struct built_items *bi, struct err *e);
 /*
+ * The second half of build_items, for items collected otherwise (a DANE
+ * or DKIM hold puts an item's previous entries back): sets the times
+ * from bi->col.earliest_expiry, runs the content checks and the digest.
+ * 0, or -1 with e set.
+ */
+int	build_seal(const struct pushconf *c, struct built_items *bi, time_t now,
+	    struct err *e);
+/*
  * Appends to out the bundle of bi for the node audience with serial,
  * signed with sk.  bi is only read: threads may share it.  Returns 0,
  * or -1 with e set (nothing is appended then).

@@ -8,6 +8,7 @@
 
 #include "collect.h"
 #include "daemon.h"
+#include "danehold.h"
 #include "log.h"
 #include "push.h"
 #include "pushconf.h"
@@ -158,6 +159,21 @@ retry_wait(const struct pushconf *c)
 }
 
 /*
+ * Seconds until a held key change (danehold.h) is checked again; -1 if
+ * none is held.  The check is a push of the changed targets: DNS is asked
+ * again, on the retries' backoff schedule.
+ */
+static long
+hold_wait(const struct pushconf *c)
+{
+	time_t next = holds_next_check(c), now = time(NULL);
+
+	if (next == 0)
+		return -1;
+	return next > now ? (long)(next - now) : 0;
+}
+
+/*
  * Seconds until an inconsistent source becomes an error; -1 if none is
  * pending.  The daemon wakes up once for it, so that the error is logged
  * when it is due, not at the next event.
@@ -170,6 +186,16 @@ stuck_wait(const struct pushconf *c, const struct stuck *st)
 	if (st->since == 0 || st->reported)
 		return -1;
 	return due > now ? (long)(due - now) : 0;
+}
+
+/* No push now: the due hold checks wait for their next turn. */
+static void
+defer_holds(const struct pushconf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntargets; i++)
+		holds_settle(c->state_dir, c->targets[i].name, 0, time(NULL));
 }
 
 /* The sooner of two waits in seconds, where -1 is forever. */
@@ -215,13 +241,15 @@ daemon_run(const char *config_path)
 			pending = 0;
 			if (sources_ready(&c, &stuck) == 0)
 				push(&c, 0);
+			else
+				defer_holds(&c);
 		}
-		wait = sooner(retry_wait(&c), stuck_wait(&c, &stuck));
+		wait = sooner(sooner(retry_wait(&c), stuck_wait(&c, &stuck)), hold_wait(&c));
 		switch (watch_next(wait)) {
 		case WATCH_TIMEOUT:
 			if (retry_wait(&c) == 0)
 				push(&c, 1);
-			if (stuck_wait(&c, &stuck) == 0)
+			if (stuck_wait(&c, &stuck) == 0 || hold_wait(&c) == 0)
 				pending = 1;
 			break;
 		case WATCH_RESCAN:

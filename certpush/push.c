@@ -14,6 +14,7 @@
 
 #include "build.h"
 #include "bundle.h"
+#include "danehold.h"
 #include "deliver.h"
 #include "fsutil.h"
 #include "json.h"
@@ -182,6 +183,13 @@ struct job {
 	struct built_items items;	/* group leaders: the items they all get */
 	int		 items_ok;
 	struct err	 items_err;
+	/* DANE and DKIM holds (danehold.h) */
+	struct holds	 holds;		/* this target's held items */
+	struct built_items own;		/* the items with the held ones' previous entries */
+	int		 use_own;
+	int		 hold_failed;	/* a held item had nothing to fall back on */
+	struct err	 hold_err;
+	int		 idle;		/* held, and its bundle has that content already */
 };
 
 static int
@@ -235,9 +243,15 @@ selected(const struct pushconf *c, const struct target *t, const struct push_opt
 		return 1;
 	if (content_digest(c, t, now, j->content, &e) == -1) {
 		log_warnx("%s: renewal refused, nothing pushed: %s", t->name, e.msg);
+		if (!o->dry_run)
+			holds_settle(c->state_dir, t->name, 0, now);
 		return 0;
 	}
-	return memcmp(j->content, j->ts.content, sizeof(j->content)) != 0;
+	if (memcmp(j->content, j->ts.content, sizeof(j->content)) != 0)
+		return 1;
+	if (!o->dry_run)
+		holds_settle(c->state_dir, t->name, 1, now);
+	return 0;
 }
 
 /*
@@ -290,6 +304,44 @@ collect_groups(const struct pushconf *c, struct job *j, size_t n, time_t now)
 }
 
 /*
+ * The DANE and DKIM hold (danehold.h), in the main thread before the
+ * pool: one DNS run for the push, then each target's items decided
+ * against its previous bundle.  A held item's record to publish is
+ * logged; the holds are saved for status, audit and the daemon.
+ */
+static void
+hold_jobs(const struct pushconf *c, EVP_PKEY *sk, struct job *j, size_t n,
+    time_t now, int dry_run)
+{
+	struct dnscheck dc;
+	struct holds prev;
+	struct err e;
+	size_t i, k;
+
+	dnscheck_run(c, &dc);
+	for (i = 0; i < n; i++) {
+		if (!j[i].group->items_ok)
+			continue;
+		if (holds_load(c->state_dir, j[i].d.t->name, &prev, &e) == -1)
+			memset(&prev, 0, sizeof(prev));
+		j[i].hold_failed = danehold_decide(c, &dc, sk, j[i].d.t,
+		    &j[i].group->items, &prev, now, &j[i].own, &j[i].use_own,
+		    &j[i].holds, &j[i].hold_err) == -1;
+		for (k = 0; k < j[i].holds.n; k++)
+			log_warnx("%s: %s held (since %lld s): %s", j[i].d.t->name,
+			    j[i].holds.h[k].item, (long long)(now - j[i].holds.h[k].since),
+			    j[i].holds.h[k].reason);
+		/* Nothing new to send: no serial, no delivery. */
+		j[i].idle = j[i].use_own && j[i].ts.built != 0 &&
+		    j[i].ts.delivered >= j[i].ts.built &&
+		    memcmp(j[i].own.content, j[i].ts.content, sizeof(j[i].ts.content)) == 0;
+		if (!dry_run && holds_save(c->state_dir, j[i].d.t->name, &j[i].holds, &e) == -1)
+			log_warnx("%s", e.msg);
+	}
+	dnscheck_free(&dc);
+}
+
+/*
  * Signs (or, for retries, reads) a job's bundle; the items come from its
  * group's leader, only read here.  0, or -1 with d.error set.
  */
@@ -306,15 +358,17 @@ prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
 			goto fail;
 	} else {
 		j->serial = serial;
-		if (!g->items_ok) {
-			e = g->items_err;
+		if (!g->items_ok || j->hold_failed) {
+			e = g->items_ok ? j->hold_err : g->items_err;
 			goto fail;
 		}
-		if (build_sign(&g->items, j->d.t->name, sk, serial, &j->bundle, &e) == -1 ||
+		if (build_sign(j->use_own ? &j->own : &g->items, j->d.t->name, sk, serial,
+		    &j->bundle, &e) == -1 ||
 		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, &e) == -1))
 			goto fail;
 		j->ts.built = serial;
-		memcpy(j->ts.content, g->items.content, sizeof(j->ts.content));
+		memcpy(j->ts.content, j->use_own ? j->own.content : g->items.content,
+		    sizeof(j->ts.content));
 	}
 	j->d.bundle = &j->bundle;
 	return 0;
@@ -482,6 +536,12 @@ run_job(void *arg, size_t i)
 	struct push_run *r = arg;
 	struct job *j = &r->j[i];
 
+	if (j->idle) {
+		/* Its held bundle is the one it has: nothing to deliver. */
+		j->d.result = DELIVERY_UNCHANGED;
+		j->d.serial = j->serial = j->ts.built;
+		return;
+	}
 	prepare_job(r->c, r->sk, r->serial, r->o->retry, r->o->dry_run, j);
 	deliver(&j->d);
 	record(r->c, j, r->o->dry_run);
@@ -527,10 +587,13 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 		serial = serial + 1 > (uint64_t)now ? serial + 1 : (uint64_t)now;
 	if (!o->retry)
 		collect_groups(c, j, n, now);
+	if (!o->retry && danehold_needed(c))
+		hold_jobs(c, sk, j, n, now, o->dry_run);
 	run = (struct push_run){ c, o, sk, serial, j };
 	pool_run(n, c->concurrency, run_job, &run);
+	/* A held key change is not done: exit 1 until it is delivered. */
 	for (i = 0; i < n; i++)
-		failed += j[i].d.result == DELIVERY_FAILED;
+		failed += j[i].d.result == DELIVERY_FAILED || j[i].holds.n > 0;
 	if (o->json)
 		report_json(j, n);
 	else
@@ -538,6 +601,7 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 	for (i = 0; i < n; i++) {
 		buf_free(&j[i].bundle);
 		built_items_free(&j[i].items);
+		built_items_free(&j[i].own);
 	}
 	free(j);
 	EVP_PKEY_free(sk);
@@ -601,6 +665,7 @@ push_status(const struct pushconf *c, int json)
 {
 	struct buf b = { 0 };
 	struct tstate ts;
+	struct holds holds;
 	uint64_t current;
 	struct err e;
 	size_t i, waiting = 0;
@@ -632,11 +697,15 @@ push_status(const struct pushconf *c, int json)
 			snprintf(retry, sizeof(retry), "none: no daemon");
 			waiting++;
 		}
+		if (holds_load(c->state_dir, name, &holds, &e) == -1)
+			holds.n = 0;
 		if (!json)
 			printf("%-16s %-12" PRIu64 " %-12" PRIu64 " %-7s %-20s %-20s %s\n",
 			    name, ts.delivered, ts.built, ts.built == 0 ? "NEVER" :
 			    ts.delivered >= ts.built ? "ok" : "BEHIND", ts.success ? ok : "never",
 			    ts.next_retry ? retry : "-", ts.error[0] ? ts.error : "-");
+		if (!json)
+			holds_print(&holds, time(NULL));
 		buf_add_str(&b, i ? ",{" : "{");
 		json_kv_str(&b, "name", name);
 		buf_add_u8(&b, ',');
@@ -652,6 +721,8 @@ push_status(const struct pushconf *c, int json)
 		json_kv_i64(&b, "next_retry", (int64_t)ts.next_retry);
 		buf_add_u8(&b, ',');
 		json_kv_str(&b, "error", ts.error[0] ? ts.error : NULL);
+		buf_add_u8(&b, ',');
+		holds_json(&b, &holds);
 		buf_add_u8(&b, '}');
 	}
 	buf_add_str(&b, "],");

@@ -101,4 +101,122 @@ test_expect_success 'tlsa: a trust anchor that does not sign the zone: bogus, no
 	grep "3 1 1 $hash_a ; www current: _25._tcp.mail.example.test.: DNS bogus: " out
 '
 
+# reissue CADIR NAME FROM: leaf NAME for mail.example.test with FROM's key
+# (a renewal with certbot --reuse-key).
+reissue () {
+	install -m 0600 "$1/$3.key" "$1/$2.key" &&
+	openssl req -new -key "$1/$2.key" -subj "/CN=mail.example.test" -out "$1/db/$2.csr" &&
+	CPT_SAN=DNS:mail.example.test CPT_KU=digitalSignature,keyEncipherment \
+		openssl ca -batch -notext -config "$1/ca.cnf" -extensions leaf \
+		-startdate "$(openssl_time_ -3600)" -enddate "$(openssl_time_ 7776000)" \
+		-in "$1/db/$2.csr" -out "$1/$2.crt" 2>"$1/db/$2.log" ||
+		{ cat "$1/db/$2.log"; return 1; }
+	cp "$1/intermediate.crt" "$1/$2.chain"
+}
+
+# installed_is NAME: the front's installed key+chain holds leaf NAME's key.
+installed_is () {
+	test "$(spki_sha256 front/site.pem)" = "$(spki_sha256 "ca/$1.crt")"
+}
+
+test_expect_success 'push: a first key whose record is published is delivered' '
+	{ pull_conf_head front "$TRASH/front/state" &&
+	  pull_files_service "$TRASH/front/site.pem" www key+chain 0600; } >front/certpull.yaml &&
+	push --now >out 2>err &&
+	cat out err &&
+	grep "1 of 1 targets ok" out &&
+	installed_is a &&
+	push status >status &&
+	! grep HELD status
+'
+
+test_expect_success 'push: a renewal that keeps its key passes at once' '
+	reissue ca a2 a && source_leaf ca a2 &&
+	push --now >out 2>err &&
+	cat out err &&
+	grep "^front  *installed" out &&
+	! grep held err &&
+	cmp <(openssl x509 -in front/site.pem -noout -fingerprint) \
+		<(openssl x509 -in ca/a2.crt -noout -fingerprint)
+'
+
+test_expect_success 'push: a new key without its TLSA record is held, the record to publish printed' '
+	make_cert ca b "DNS:mail.example.test" && source_leaf ca b &&
+	hash_b=$(spki_sha256 ca/b.crt) &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "front: www held (since [0-9]* s): new key: no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_b$" err &&
+	installed_is a2 &&
+	push status >status &&
+	cat status &&
+	grep "^  HELD www since .*: new key: no published TLSA record" status &&
+	push status --json >status.json &&
+	jq -e ".targets[0].holds[0].item == \"www\" and .targets[0].holds[0].checks == 1" status.json &&
+	test_expect_code 1 push --now >out 2>err &&
+	grep "^front  *unchanged" out &&
+	push status --json >status.json &&
+	jq -e ".targets[0].holds[0].checks == 2" status.json
+'
+
+test_expect_success 'push: once the record is published (zone re-signed), the new key is delivered' '
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_b" &&
+	push --now >out 2>err &&
+	cat out err &&
+	grep "^front  *installed" out &&
+	installed_is b &&
+	push status --json >status.json &&
+	jq -e ".targets[0].holds == []" status.json
+'
+
+test_expect_success 'push: held while the record of the key in service is gone' '
+	make_cert ca c "DNS:mail.example.test" && source_leaf ca c &&
+	hash_c=$(spki_sha256 ca/c.crt) &&
+	dns_unpublish "$hash_b" &&
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_c" &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "www held .*the record of the key in service is gone, so the switch would break DANE: no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_b$" err &&
+	installed_is b &&
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_b" &&
+	push --now >out 2>err &&
+	installed_is c
+'
+
+test_expect_success 'push: a bogus TLSA RRset holds the new key' '
+	make_cert ca d "DNS:mail.example.test" && source_leaf ca d &&
+	hash_d=$(spki_sha256 ca/d.crt) &&
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_d" &&
+	dns_break_signature _25._tcp.mail.example.test. TLSA &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "www held .*new key: _25._tcp.mail.example.test.: DNS bogus: DNSSEC validation failed" err &&
+	installed_is c
+'
+
+test_expect_success 'push: an unreachable resolver holds the new key' '
+	dns_reload_ &&
+	RESOLVER=$NETNS_SUBNET.250 DNS_TIMEOUT=3 dane_conf >unreachable.yaml &&
+	test_expect_code 1 netns_exec front "$CERTPUSH" -c "$TRASH/unreachable.yaml" --now >out 2>err &&
+	cat out err &&
+	grep "www held .*new key: _25._tcp.mail.example.test.: DNS error: no answer within the 3 s DNS deadline" err &&
+	installed_is c &&
+	push --now >out 2>err &&
+	installed_is d
+'
+
+test_expect_success 'run: the daemon holds a new key, then delivers it on its schedule once published' '
+	DAEMON_NETNS=front daemon_start certpush-run "" "$CERTPUSH" -v -c "$TRASH/certpush.yaml" run &&
+	wait_until_ 20 grep -q "watching" certpush-run.log &&
+	make_cert ca e "DNS:mail.example.test" && source_leaf ca e &&
+	hash_e=$(spki_sha256 ca/e.crt) &&
+	wait_until_ 30 grep -q "www held .*publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_e$" \
+		certpush-run.log &&
+	installed_is d &&
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_e" &&
+	wait_until_ 60 installed_is e &&
+	daemon_stop certpush-run &&
+	push status --json >status.json &&
+	jq -e ".targets[0].holds == []" status.json
+'
+
 test_done
