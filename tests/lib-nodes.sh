@@ -220,3 +220,21 @@ serve_sshd () {
 	grep -qxF "$line" "$TRASH/keys/known_hosts" 2>/dev/null ||
 		echo "$line" >>"$TRASH/keys/known_hosts"
 }
+
+# pushes: how many pushes the watch daemon (certpush run, its log in
+# $TRASH/certpush-run.log as daemon_start writes it) has logged: one line
+# "N of M targets ok" each, once every target answered.
+pushes () {
+	log_count_ "$TRASH/certpush-run.log" "targets ok"
+}
+
+# pushes_become N: the daemon has pushed N times in all, and no more after
+# a further quiet moment.  The moment only gives an extra push the chance to
+# show: a loaded machine can miss one, never fail a correct daemon.
+pushes_become () {
+	wait_until_ 20 eval "test \"\$(pushes)\" -ge $1" &&
+	sleep 2 &&
+	test "$(pushes)" = "$1" && return 0
+	echo "expected $1 pushes, saw $(pushes)"
+	return 1
+}

@@ -29,25 +29,9 @@ certbot_ () {
 		>>"$TRASH/certbot.out" 2>&1
 }
 
-pushes () {
-	local n
-	n=$(grep -c "targets ok" "$TRASH/certpush-run.log" 2>/dev/null)
-	echo "${n:-0}"
-}
-
 # serves NODE FILE: NODE's HAProxy serves the leaf of FILE.
 serves () {
 	wait_for_fingerprint "$(cert_fingerprint "$2")" 20 --netns "$1" 127.0.0.1 443 >/dev/null
-}
-
-# pushes_become N: the daemon has pushed N times in all, and no more after
-# a further quiet moment (a push is logged once every target answered).
-pushes_become () {
-	wait_until_ 20 eval "test \"\$(pushes)\" -ge $1" &&
-	sleep 2 &&
-	test "$(pushes)" = "$1" && return 0
-	echo "expected $1 pushes, saw $(pushes)"
-	return 1
 }
 
 front_file_is () {

@@ -93,20 +93,6 @@ uacme_ () {
 		-h "$TRASH/hook-ok" -y "$@" >>uacme.out 2>&1
 }
 
-pushes () {
-	log_count_ "$TRASH/certpush-run.log" "targets ok"
-}
-
-# pushes_become N: the daemon has pushed N times in all, and no more after
-# a further quiet moment.
-pushes_become () {
-	wait_until_ 20 eval "test \"\$(pushes)\" -ge $1" &&
-	sleep 2 &&
-	test "$(pushes)" = "$1" && return 0
-	echo "expected $1 pushes, saw $(pushes)"
-	return 1
-}
-
 # pushed ITEM CERT: the target holds CERT's leaf as ITEM.
 pushed () {
 	test "$(cert_fingerprint "front/$1.pem" 2>/dev/null)" = "$(cert_fingerprint "$2")"
