@@ -27,17 +27,21 @@ spki_sha256 () {
 # _25._tcp.mail.example.test (3 1 1 and 2 1 1), the dns: section (its
 # resolver, then each DNS_LINE), one local target.
 dane_conf () {
-	local head
-	head=$(push_conf_head "dns:" "  trust_anchor: $DNS_ANCHOR" \
+	local head dkim=()
+	test -z "${DKIM:-}" || dkim=(--dkim $DKIM)
+	head=$(push_conf_head "${dkim[@]}" "dns:" "  trust_anchor: $DNS_ANCHOR" \
 		"  timeout: ${DNS_TIMEOUT:-10}" "  resolver: [${RESOLVER:-$DNS_RESOLVER}]" "$@") &&
-	printf '%s' "${head%targets:}" &&
+	head=${head%targets:} &&
+	# dane: goes into the certificate, before any dkim: list.
+	printf '%s' "${head%%dkim:*}" &&
 	cat <<-EOF &&
 	    dane:
 	      - { host: mail.example.test, port: 25, usages: ["3 1 1", "2 1 1"] }
 	    next_key: $TRASH/src/next.key
-	targets:
 	EOF
-	push_target_local front www "$TRASH/front/certpull.yaml"
+	case $head in *dkim:*) printf 'dkim:%s' "${head#*dkim:}" ;; esac &&
+	echo "targets:" &&
+	push_target_local front "www${DKIM:+, dkim}" "$TRASH/front/certpull.yaml"
 }
 
 test_expect_success 'setup: CA, leaf a, next key, signed zone, nsd and unbound' '
@@ -217,6 +221,53 @@ test_expect_success 'run: the daemon holds a new key, then delivers it on its sc
 	daemon_stop certpush-run &&
 	push status --json >status.json &&
 	jq -e ".targets[0].holds == []" status.json
+'
+
+# publish_dkim: publish the DKIM TXT record certpush tlsa prints.
+publish_dkim () {
+	local rec
+	push tlsa >tlsa.out
+	rec=$(sed -n "s/ ; dkim current: .*//p" tlsa.out) &&
+	test -n "$rec" || { echo "publish_dkim: no DKIM record in"; cat tlsa.out; return 1; }
+	dns_publish "$rec"
+}
+
+# dkim_installed_is KEY: the front's installed DKIM key is KEY.
+dkim_installed_is () {
+	test "$(spki_sha256 front/dkim.private)" = "$(spki_sha256 "$1")"
+}
+
+test_expect_success 'dkim: a first DKIM key without its TXT record is refused, then delivered' '
+	(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out src/dkim.key 2>/dev/null) && cp src/dkim.key dkim1.key &&
+	DKIM="$TRASH/src/dkim.key s1 example.test" dane_conf >certpush.yaml &&
+	{ pull_conf_head front "$TRASH/front/state" &&
+	  pull_files_service "$TRASH/front/site.pem" www key+chain 0600 &&
+	  pull_files_service "$TRASH/front/dkim.private" dkim dkim 0600 dkim; } >front/certpull.yaml &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "^front  *failed .*dkim held, with no previous bundle to keep in service: new DKIM key: s1._domainkey.example.test.: no TXT record: publish s1._domainkey.example.test. IN TXT \"v=DKIM1; k=rsa; p=" out &&
+	test_path_is_missing front/dkim.private &&
+	installed_is e &&
+	publish_dkim &&
+	push --now >out 2>err &&
+	cat out err &&
+	dkim_installed_is dkim1.key
+'
+
+test_expect_success 'dkim: a new DKIM key whose TXT record is not published is held' '
+	(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out src/dkim.new 2>/dev/null) && mv src/dkim.new src/dkim.key &&
+	cp src/dkim.key dkim2.key &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "front: dkim held .*: new DKIM key: s1._domainkey.example.test.: no TXT record.s p= is this key: publish s1._domainkey.example.test. IN TXT" err &&
+	dkim_installed_is dkim1.key &&
+	dns_unpublish "_domainkey" &&
+	publish_dkim &&
+	push --now >out 2>err &&
+	cat out err &&
+	dkim_installed_is dkim2.key
 '
 
 test_done
