@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "precheck.h"
+#include "pullcheck.h"
 #include "pullconf.h"
 #include "ssh.h"
 #include "state.h"
@@ -30,7 +31,9 @@ static const char usage_text[] =
 "usage: certpull [-v] [-c FILE] COMMAND [ARGS]\n"
 "\n"
 "Commands:\n"
-"  check-config   validate the configuration; exit 0 if valid, 1 if not\n"
+"  check-config   validate the configuration and what it names (a real trusted\n"
+"                 key, directories, check and reload programs, fetch identity\n"
+"                 and known_hosts entry); exit 0 if valid, 1 if not\n"
 "  verify FILE    run every check on a bundle and print a one-line verdict\n"
 "                 naming the failed check; exit 0 valid, 1 rejected; changes nothing\n"
 "  install FILE   verify and install a bundle: write the files, check and reload\n"
@@ -132,9 +135,16 @@ static int
 cmd_check_config(const char *config)
 {
 	struct pullconf c;
+	int n;
 
 	if (load_config(config, &c, ANSWER_NONE) == -1)
 		return 1;
+	if ((n = pullcheck(&c)) > 0) {
+		log_warnx("%s: %d problem%s with what it names: fix %s before the first "
+		    "push", config, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+		pullconf_free(&c);
+		return 1;
+	}
 	printf("%s: OK (node %s, %zu trusted keys, %zu services)\n", config, c.node,
 	    c.ntrusted, c.nservices);
 	pullconf_free(&c);

@@ -12,8 +12,10 @@
 
 #include <libssh2.h>
 
+#include "addnode.h"
 #include "audit_push.h"
 #include "build.h"
+#include "checkconf.h"
 #include "collect.h"
 #include "daemon.h"
 #include "dnscheck.h"
@@ -47,13 +49,19 @@ static const char usage_text[] =
 "                                 SIGHUP reloads the configuration\n"
 "  status [--json]                per target: serial delivered vs current, last\n"
 "                                 success, last error, next retry\n"
-"  check-config                   validate the configuration and the paths to the\n"
-"                                 source files that exist (links, owners, modes);\n"
-"                                 exit 0 if valid, 1 if not\n"
+"  check-config                   validate the configuration and what it names: the\n"
+"                                 signing key, identities and known_hosts entries,\n"
+"                                 sources (present; links, owners, modes), a local\n"
+"                                 target trusting the key; exit 0 if valid, 1 if not\n"
 "  keygen [-o FILE]               create a signing key (default: signing_key of the\n"
 "                                 configuration), mode 0600, never overwriting;\n"
 "                                 print the public key for certpull.yaml's trusted_keys\n"
 "  bundle --target NAME -o FILE   validate the target's items and write its signed bundle\n"
+"  add-node [--fingerprint SHA256:...] NAME\n"
+"                                 set up the SSH target NAME: fetch its host key, show\n"
+"                                 its fingerprint and add it to known_hosts once\n"
+"                                 confirmed; create the identity if missing; print\n"
+"                                 the node's authorized_keys lines and a certpull.yaml\n"
 "  audit [--warn DAYS] [--crit DAYS] [--json | --prometheus | --nagios] [-o FILE]\n"
 "        [--ca-file FILE] [--timeout SECONDS] [FILE | DIR ...]\n"
 "                                 expiry audit of the sources, of what each target\n"
@@ -93,11 +101,18 @@ cmd_check_config(const char *config)
 {
 	struct pushconf c;
 	struct err e;
+	int n;
 
 	if (load_config(config, &c) == -1)
 		return 1;
 	if (collect_check_sources(&c, &e) == -1) {
 		log_warnx("%s: %s", config, e.msg);
+		pushconf_free(&c);
+		return 1;
+	}
+	if ((n = checkconf_push(&c)) > 0) {
+		log_warnx("%s: %d problem%s with what it names: fix %s before the first "
+		    "push", config, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
 		pushconf_free(&c);
 		return 1;
 	}
@@ -221,6 +236,32 @@ cmd_bundle(const char *config, int argc, char **argv)
 }
 
 static int
+cmd_add_node(const char *config, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fingerprint", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *expected = NULL;
+	struct pushconf c;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		if (ch != 'f')
+			return usage(64);
+		expected = optarg;
+	}
+	if (optind != argc - 1)
+		return usage(64);
+	if (load_config(config, &c) == -1)
+		return 1;
+	rc = add_node(&c, argv[optind], expected);
+	pushconf_free(&c);
+	return rc;
+}
+
+static int
 cmd_push(const char *config, const struct push_opts *o)
 {
 	struct pushconf c;
@@ -329,6 +370,8 @@ main(int argc, char **argv)
 		return cmd_keygen(config, argc, argv);
 	if (strcmp(cmd, "bundle") == 0)
 		return cmd_bundle(config, argc, argv);
+	if (strcmp(cmd, "add-node") == 0)
+		return cmd_add_node(config, argc, argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(config, argc, argv);
 	if (strcmp(cmd, "tlsa") == 0 && argc == 1)

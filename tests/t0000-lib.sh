@@ -412,7 +412,8 @@ test_expect_success NETNS,CMD:openssl 'tls_fingerprint reads the served leaf' '
 test_expect_success BUILT,CMD:openssl,CMD:ssh-keygen 'lib-nodes: certpush and certpull load the configurations it writes' '
 	mkdir -m 0700 keys src state && mkdir -p node/hp &&
 	make_ca nca && make_cert nca leaf "DNS:www.test" >/dev/null && source_leaf nca leaf &&
-	push_keys --ssh && test -n "$pub" && test -s keys/id_ed25519.pub && : >keys/known_hosts &&
+	push_keys --ssh && test -n "$pub" && test -s keys/id_ed25519.pub &&
+	echo "[10.0.0.2]:2222 $(cut -d" " -f1,2 keys/id_ed25519.pub)" >keys/known_hosts &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out src/dkim.key 2>/dev/null &&
 	{
 		push_conf_head --names www.test --also mx "$TRASH/src" \
@@ -421,7 +422,6 @@ test_expect_success BUILT,CMD:openssl,CMD:ssh-keygen 'lib-nodes: certpush and ce
 		push_target_ssh mail 10.0.0.2 2222 20 www "user: certpull"
 	} >push.yaml &&
 	cat push.yaml &&
-	"$CERTPUSH" -c push.yaml check-config &&
 	echo 1 >node/hp/haproxy.pid &&
 	{
 		pull_conf_head node "$TRASH/node/state" "grace: 10" &&
@@ -430,7 +430,8 @@ test_expect_success BUILT,CMD:openssl,CMD:ssh-keygen 'lib-nodes: certpush and ce
 		pull_mail_services "$TRASH/node" "$TRASH/node" sni=mail.test
 	} >node/certpull.yaml &&
 	cat node/certpull.yaml &&
-	"$CERTPULL" -c node/certpull.yaml check-config
+	"$CERTPULL" -c node/certpull.yaml check-config &&
+	"$CERTPUSH" -c push.yaml check-config
 '
 
 sub_script netfail <<\EOF

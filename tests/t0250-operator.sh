@@ -54,6 +54,8 @@ test_expect_success 'setup: CA, keys, the front and one ssh node' '
 	grep "2 of 2 targets ok" first.out
 '
 
+Q=\'
+
 # short_fpr LEAF: the start of LEAF's fingerprint, as push lines show it.
 short_fpr () {
 	cert_fingerprint "ca/$1.crt" | cut -c1-11
@@ -231,6 +233,104 @@ test_expect_success 'a changed host key: the offered fingerprint, and the comman
 	netns_exec front sh -c "$cmd" 7>&- 8>&- &&
 	push --now --target mail >hk2.out &&
 	grep "1 of 1 targets ok" hk2.out
+'
+
+test_expect_success 'check-config: the set-up in use passes on both sides' '
+	push check-config &&
+	netns_exec mail "$CERTPULL" -c mail/certpull.yaml check-config
+'
+
+test_expect_success 'certpush check-config names what is missing or unsafe' '
+	sed -e "s|$TRASH/keys/signing.key|$TRASH/keys/none.key|" \
+		-e "s|known_hosts: $TRASH/keys/known_hosts|known_hosts: $TRASH/keys/empty_hosts|" \
+		-e "s|$TRASH/src2/|$TRASH/src3/|g" certpush.yaml >cc.yaml &&
+	: >keys/empty_hosts && chmod 0644 keys/empty_hosts &&
+	chmod 0644 keys/id_ed25519 && test_when_finished "chmod 0600 keys/id_ed25519" &&
+	sed -i "s|trusted_keys: .*|trusted_keys: [ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=]|" front/certpull.yaml &&
+	test_when_finished "pull_conf front" &&
+	test_must_fail "$CERTPUSH" -c cc.yaml check-config 2>cc.err &&
+	cat >expect <<-EOF &&
+	certpush: signing_key $TRASH/keys/none.key: missing (certpush keygen creates it)
+	certpush: warning: target front: $TRASH/front/certpull.yaml trusts the example key of the documentation (ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=): remove it
+	certpush: target mail: identity $TRASH/keys/id_ed25519: mode 0644: a secret readable by group or others (chmod 600)
+	certpush: target mail: known_hosts $TRASH/keys/empty_hosts: no entry for $(netns_addr mail): fetch the node${Q}s key (ssh-keyscan -p 22 -t ed25519 $(netns_addr mail)), compare its fingerprint with the node${Q}s own (ssh-keygen -lf), then append it
+	certpush: certificate mx: $TRASH/src3/cert.pem: missing
+	certpush: certificate mx: $TRASH/src3/chain.pem: missing
+	certpush: certificate mx: $TRASH/src3/key.pem: missing
+	certpush: cc.yaml: 6 problems with what it names: fix them before the first push
+	EOF
+	test_cmp expect cc.err
+'
+
+test_expect_success 'certpush check-config: a local node that does not trust the signing key' '
+	sed -i "s|trusted_keys: .*|trusted_keys: [ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=]|" front/certpull.yaml &&
+	test_when_finished "pull_conf front" &&
+	test_must_fail push check-config 2>trust.err &&
+	cat trust.err &&
+	grep -Fx "certpush: target front: $TRASH/front/certpull.yaml does not trust the signing key: add \"- $pub\" under trusted_keys" trust.err
+'
+
+test_expect_success 'certpull check-config: the example key, a missing directory and program' '
+	pull_conf mail root /usr/sbin/no-such-reload &&
+	test_when_finished "pull_conf mail" &&
+	sed -i -e "s|trusted_keys: .*|trusted_keys: [ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=]|" \
+		-e "s|/mail/out/mx.pem|/mail/nodir/mx.pem|" mail/certpull.yaml &&
+	test_must_fail "$CERTPULL" -c mail/certpull.yaml check-config 2>pcc.err &&
+	cat >expect <<-EOF &&
+	certpull: trusted_keys: only ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=, the example key of the documentation: replace it with the line "certpush keygen" printed on the front
+	certpull: service web: $TRASH/mail/nodir/mx.pem: directory $TRASH/mail/nodir: missing
+	certpull: service web: reload program /usr/sbin/no-such-reload: No such file or directory
+	certpull: mail/certpull.yaml: 3 problems with what it names: fix them before the first push
+	EOF
+	test_cmp expect pcc.err
+'
+
+test_expect_success 'add-node: a new target, its key confirmed by fingerprint, the node'"'"'s side printed' '
+	sed -e "s|known_hosts: $TRASH/keys/known_hosts|known_hosts: $TRASH/keys/new_hosts|" \
+		-e "s|identity: $TRASH/keys/id_ed25519|identity: $TRASH/keys/new_id|" certpush.yaml >add.yaml &&
+	fpr=$(ssh-keygen -lf mail/sshd/ssh_host_ed25519_key.pub | cut -d" " -f2) &&
+	test_must_fail netns_exec front "$CERTPUSH" -c add.yaml add-node mail </dev/null >add0.out 2>add0.err 7>&- 8>&- &&
+	grep -Fx "# $(netns_addr mail) port 22 offers the Ed25519 host key $fpr" add0.out &&
+	grep -Fx "certpush: target mail: not confirmed: run this on a terminal, or pass --fingerprint $fpr once the node shows that fingerprint" add0.err &&
+	test_path_is_missing keys/new_hosts &&
+	test_must_fail netns_exec front "$CERTPUSH" -c add.yaml add-node --fingerprint SHA256:not-this-one mail >add1.out 2>add1.err 7>&- 8>&- &&
+	grep -Fx "certpush: target mail: the key offered is $fpr, not SHA256:not-this-one as given: possible man-in-the-middle attack, or not the node${Q}s key; nothing written" add1.err &&
+	test_path_is_missing keys/new_hosts &&
+	netns_exec front "$CERTPUSH" -c add.yaml add-node --fingerprint "$fpr" mail >add.out 7>&- 8>&- &&
+	cat add.out &&
+	echo "$(netns_addr mail) $(cut -d" " -f1,2 mail/sshd/ssh_host_ed25519_key.pub)" >expect &&
+	test_cmp expect keys/new_hosts &&
+	test_file_mode keys/new_id 0600 &&
+	grep -Fx "restrict,command=\"/usr/sbin/certpull serve\" $(cat keys/new_id.pub)" add.out &&
+	grep -Fx "restrict,command=\"sudo -n /usr/sbin/certpull serve\" $(cat keys/new_id.pub)" add.out &&
+	grep -Fx "certpush ALL=(root) NOPASSWD: /usr/sbin/certpull serve" add.out &&
+	sed -n "/^node: mail$/,/^    reload:/p" add.out >starter.yaml &&
+	cat >expect <<-EOF &&
+	node: mail
+	state_dir: /var/lib/certpull
+	trusted_keys:
+	  - $pub
+	services:
+	  - name: CHANGE-ME
+	    files:
+	      - { path: /CHANGE-ME/mx.pem, item: mx, format: haproxy, mode: "0600" }
+	      - { path: /CHANGE-ME/www.pem, item: www, format: haproxy, mode: "0600" }
+	    reload: [/bin/systemctl, reload, CHANGE-ME]
+	EOF
+	test_cmp expect starter.yaml &&
+	netns_exec front "$CERTPUSH" -c add.yaml add-node --fingerprint "$fpr" mail >again.out 7>&- 8>&- &&
+	grep -Fx "# $TRASH/keys/new_hosts already has a key for $(netns_addr mail): kept (a changed one is refused when pushing)" again.out &&
+	test "$(wc -l <keys/new_hosts)" = 1
+'
+
+test_expect_success 'add-node: the printed lines work: the node takes the new key, the push goes through' '
+	cp mail/sshd/authorized_keys old_keys &&
+	test_when_finished "cp old_keys mail/sshd/authorized_keys" &&
+	sed -n "s|^restrict,command=\"/usr/sbin/certpull serve\" |restrict,command=\"$CERTPULL -c $TRASH/mail/certpull.yaml serve\" |p" add.out >mail/sshd/authorized_keys &&
+	make_cert ca a3 "DNS:www.test" >/dev/null && source_leaf ca a3 &&
+	netns_exec front "$CERTPUSH" -c add.yaml --now --target mail >added.out 7>&- 8>&- &&
+	cat added.out &&
+	grep -E "^mail +installed +serial [0-9]+ +www=$(short_fpr a3) " added.out
 '
 
 test_done
