@@ -135,13 +135,12 @@ static int
 cmd_check_config(const char *config)
 {
 	struct pullconf c;
-	int n;
+	struct cfgreport r = { 0, 0 };
 
 	if (load_config(config, &c, ANSWER_NONE) == -1)
 		return 1;
-	if ((n = pullcheck(&c)) > 0) {
-		log_warnx("%s: %d problem%s with what it names: fix %s before the first "
-		    "push", config, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	pullcheck(&c, &r);
+	if (cfg_verdict(&r, config) != 0) {
 		pullconf_free(&c);
 		return 1;
 	}

@@ -6,14 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfgcheck.h"
 #include "log.h"
 #include "pullcheck.h"
 #include "sig.h"
 
 /* Only the example key: this node can install nothing; beside others: a warning. */
-static int
-check_trusted(const struct pullconf *c)
+static void
+check_trusted(struct cfgreport *r, const struct pullconf *c)
 {
 	char text[SIG_PUBTEXT_MAX];
 	size_t i, example = 0;
@@ -22,22 +21,18 @@ check_trusted(const struct pullconf *c)
 		sig_pubkey_format(&c->trusted[i], text);
 		example += strcmp(text, CFGCHECK_EXAMPLE_KEY) == 0;
 	}
-	if (example == 0)
-		return 0;
-	if (example == c->ntrusted) {
-		log_warnx("trusted_keys: only %s, the example key of the documentation: "
-		    "replace it with the line \"certpush keygen\" printed on the front",
-		    CFGCHECK_EXAMPLE_KEY);
-		return 1;
-	}
-	log_warnx("warning: trusted_keys: %s is the example key of the documentation: "
-	    "remove it", CFGCHECK_EXAMPLE_KEY);
-	return 0;
+	if (example > 0 && example == c->ntrusted)
+		cfg_problem(r, "trusted_keys: only %s, the example key of the "
+		    "documentation: replace it with the line \"certpush keygen\" printed on "
+		    "the front", CFGCHECK_EXAMPLE_KEY);
+	else if (example > 0)
+		cfg_warning(r, "trusted_keys: %s is the example key of the documentation: "
+		    "remove it", CFGCHECK_EXAMPLE_KEY);
 }
 
 /* The directory a file is installed into exists. */
-static int
-check_dir(const struct service *s, const struct svc_file *f)
+static void
+check_dir(struct cfgreport *r, const struct service *s, const struct svc_file *f)
 {
 	char dir[PATH_MAX];
 	struct stat st;
@@ -45,62 +40,60 @@ check_dir(const struct service *s, const struct svc_file *f)
 
 	snprintf(dir, sizeof(dir), "%s", f->path);
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return 0;
+		return;
 	*slash = '\0';
-	if (stat(dir, &st) == -1)
-		log_warnx("service %s: %s: directory %s: %s", s->name, f->path, dir,
-		    errno == ENOENT ? "missing" : strerror(errno));
+	if (stat(dir, &st) == -1 && errno == ENOENT)
+		cfg_warning(r, "service %s: %s: directory %s: missing", s->name, f->path,
+		    dir);
+	else if (stat(dir, &st) == -1)
+		cfg_problem(r, "service %s: %s: directory %s: %s", s->name, f->path, dir,
+		    strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
-		log_warnx("service %s: %s: %s is not a directory", s->name, f->path, dir);
-	else
-		return 0;
-	return 1;
+		cfg_problem(r, "service %s: %s: %s is not a directory", s->name, f->path,
+		    dir);
 }
 
 /* A check or reload program exists and may be run. */
-static int
-check_program(const struct service *s, const char *what, char **argv)
+static void
+check_program(struct cfgreport *r, const struct service *s, const char *what,
+    char **argv)
 {
 	if (argv == NULL || access(argv[0], X_OK) == 0)
-		return 0;
-	log_warnx("service %s: %s program %s: %s", s->name, what, argv[0],
-	    strerror(errno));
-	return 1;
+		return;
+	if (errno == ENOENT)
+		cfg_warning(r, "service %s: %s program %s: missing", s->name, what, argv[0]);
+	else
+		cfg_problem(r, "service %s: %s program %s: %s", s->name, what, argv[0],
+		    strerror(errno));
 }
 
-static int
-check_fetch(const struct fetch *f)
+static void
+check_fetch(struct cfgreport *r, const struct fetch *f)
 {
 	struct err e;
-	int n = 0;
 
 	if (f->host == NULL)
-		return 0;
-	if (cfgcheck_file("fetch: identity", f->identity, 1, &e) == -1) {
-		log_warnx("%s", e.msg);
-		n++;
-	}
-	if (cfgcheck_file("fetch: known_hosts", f->known_hosts, 0, &e) == -1 ||
-	    cfgcheck_known_host(f->known_hosts, f->host, (unsigned)f->port, &e) == -1) {
-		log_warnx("%s", e.msg);
-		n++;
-	}
-	return n;
+		return;
+	cfgcheck_file_report(r, "fetch: identity", f->identity, 1, NULL);
+	if (cfgcheck_file_report(r, "fetch: known_hosts", f->known_hosts, 0, NULL) == 0 &&
+	    cfgcheck_known_host(f->known_hosts, f->host, (unsigned)f->port, &e) == -1)
+		cfg_warning(r, "fetch: %s", e.msg);
 }
 
 int
-pullcheck(const struct pullconf *c)
+pullcheck(const struct pullconf *c, struct cfgreport *r)
 {
 	size_t i, j;
-	int n = check_trusted(c);
 
+	check_trusted(r, c);
 	for (i = 0; i < c->nservices; i++) {
 		const struct service *s = &c->services[i];
 
 		for (j = 0; j < s->nfiles; j++)
-			n += check_dir(s, &s->files[j]);
-		n += check_program(s, "check", s->check) +
-		    check_program(s, "reload", s->reload);
+			check_dir(r, s, &s->files[j]);
+		check_program(r, s, "check", s->check);
+		check_program(r, s, "reload", s->reload);
 	}
-	return n + check_fetch(&c->fetch);
+	check_fetch(r, &c->fetch);
+	return r->problems;
 }

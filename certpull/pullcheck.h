@@ -7,9 +7,10 @@
 #ifndef CP_PULLCHECK_H
 #define CP_PULLCHECK_H
 
+#include "cfgcheck.h"
 #include "pullconf.h"
 
-/* Logs each problem and warning; returns the number of problems. */
-int	pullcheck(const struct pullconf *c);
+/* Logs and counts each problem and warning in r; returns r->problems. */
+int	pullcheck(const struct pullconf *c, struct cfgreport *r);
 
 #endif

@@ -7,9 +7,10 @@
 #ifndef CP_CHECKCONF_H
 #define CP_CHECKCONF_H
 
+#include "cfgcheck.h"
 #include "pushconf.h"
 
-/* Logs each problem ("certpush: ...") and warning; returns the number of problems. */
-int	checkconf_push(const struct pushconf *c);
+/* Logs and counts each problem and warning in r; returns r->problems. */
+int	checkconf_push(const struct pushconf *c, struct cfgreport *r);
 
 #endif

@@ -100,8 +100,8 @@ static int
 cmd_check_config(const char *config)
 {
 	struct pushconf c;
+	struct cfgreport r = { 0, 0 };
 	struct err e;
-	int n;
 
 	if (load_config(config, &c) == -1)
 		return 1;
@@ -110,9 +110,8 @@ cmd_check_config(const char *config)
 		pushconf_free(&c);
 		return 1;
 	}
-	if ((n = checkconf_push(&c)) > 0) {
-		log_warnx("%s: %d problem%s with what it names: fix %s before the first "
-		    "push", config, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	checkconf_push(&c, &r);
+	if (cfg_verdict(&r, config) != 0) {
 		pushconf_free(&c);
 		return 1;
 	}

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "buf.h"
 #include "cfgcheck.h"
 #include "fsutil.h"
+#include "log.h"
 
 #define KNOWN_HOSTS_CAP	(1024 * 1024)
 
@@ -19,9 +21,12 @@ cfgcheck_file(const char *what, const char *path, int secret, struct err *e)
 {
 	struct stat st;
 
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		err_set(e, "%s %s: missing", what, path);
+		return 1;
+	}
 	if (lstat(path, &st) == -1)
-		return err_set(e, "%s %s: %s", what, path, errno == ENOENT ? "missing" :
-		    strerror(errno));
+		return err_set(e, "%s %s: %s", what, path, strerror(errno));
 	if (S_ISLNK(st.st_mode))
 		return err_set(e, "%s %s: a symbolic link; name the file itself", what, path);
 	if (!S_ISREG(st.st_mode))
@@ -36,6 +41,59 @@ cfgcheck_file(const char *what, const char *path, int secret, struct err *e)
 		return err_set(e, "%s %s: mode %04o: a secret readable by group or others "
 		    "(chmod 600)", what, path, (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+void
+cfg_problem(struct cfgreport *r, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	r->problems++;
+}
+
+void
+cfg_warning(struct cfgreport *r, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("warning: %s", msg);
+	r->warnings++;
+}
+
+int
+cfg_verdict(const struct cfgreport *r, const char *config)
+{
+	if (r->problems > 0)
+		log_warnx("%s: %d problem%s and %d warning%s with what it names", config,
+		    r->problems, r->problems == 1 ? "" : "s", r->warnings,
+		    r->warnings == 1 ? "" : "s");
+	else if (r->warnings > 0)
+		log_warnx("%s: %d warning%s: the first push fails until what is missing "
+		    "exists", config, r->warnings, r->warnings == 1 ? "" : "s");
+	return r->problems > 0 ? 1 : 0;
+}
+
+int
+cfgcheck_file_report(struct cfgreport *r, const char *what, const char *path,
+    int secret, const char *hint)
+{
+	struct err e;
+	int rc = cfgcheck_file(what, path, secret, &e);
+
+	if (rc == 1)
+		cfg_warning(r, "%s%s", e.msg, hint ? hint : "");
+	else if (rc == -1)
+		cfg_problem(r, "%s", e.msg);
+	return rc;
 }
 
 /* A hashed host field "|1|SALT|HMAC" matches name (OpenSSH's HashKnownHosts). */

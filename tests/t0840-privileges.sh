@@ -219,7 +219,8 @@ fetch_conf () {
 }
 
 test_expect_success 'fetch groups: outbox 0711, each bundle open to its own group only, from its creation' '
-	ssh-keygen -q -t ed25519 -N "" -f keys/mx_ed25519 && : >keys/mx_known_hosts &&
+	ssh-keygen -q -t ed25519 -N "" -f keys/mx_ed25519 &&
+	echo "[127.0.0.1]:1 $(cut -d" " -f1,2 keys/mx_ed25519.pub)" >keys/mx_known_hosts &&
 	fetch_conf >fetch.yaml && cat fetch.yaml &&
 	"$CERTPUSH" -c fetch.yaml check-config &&
 	test_expect_code 1 strace_ fetch.trace "$CERTPUSH" -c fetch.yaml --now >out &&
