@@ -175,7 +175,9 @@ remove_trash_ () {
 # reap_stale_trash_: remove what runs killed by SIGKILL left: their scratch
 # folder (pid in the name is gone, not kept on purpose) and the daemons
 # listed in its .lib/pids, if still running with that folder in their
-# command line (so a reused pid is left alone).  Namespaces: see
+# command line (so a reused pid is left alone).  A run also holds a lock on
+# its .lib/alive for its whole life: a run whose pid we cannot see (another
+# PID namespace, another /proc) is left alone too.  Namespaces: see
 # netns_reap_stale_.
 reap_stale_trash_ () {
 	local d pid
@@ -183,6 +185,7 @@ reap_stale_trash_ () {
 		test -d "$d/.lib" && test ! -e "$d/.lib/kept" || continue
 		pid=${d##*.}
 		pid_alive_ "$pid" && continue
+		test ! -e "$d/.lib/alive" || flock -n -x "$d/.lib/alive" true || continue
 		for pid in $(cat "$d/.lib/pids" 2>/dev/null); do
 			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$d/" &&
 				stop_pid_ "$pid" 2 >/dev/null
@@ -196,6 +199,9 @@ TRASH=$TRASH_BASE/certpush-test.$test_name_.$$
 rm -rf "$TRASH"
 (umask 022 && mkdir -p "$TRASH/.lib") || { echo "Bail out! cannot create $TRASH"; exit 1; }
 chmod 0755 "$TRASH"
+# Held (shared) until this shell exits; daemon_start closes it in daemons,
+# so that the daemons of a run killed by SIGKILL do not keep it alive.
+exec 6>"$TRASH/.lib/alive" && flock -s 6 || { echo "Bail out! cannot lock $TRASH/.lib/alive"; exit 1; }
 export TRASH
 test_out_=$TRASH/.lib/test-output
 cd "$TRASH" || exit 1
@@ -553,7 +559,7 @@ daemon_start () {
 	test -z "${daemon_pidfile_[$name]:-}" || { echo "daemon $name already started"; return 1; }
 	test -z "${DAEMON_NETNS:-}" ||
 		set -- ip netns exec "$(netns_name "$DAEMON_NETNS")" "$@"
-	"$@" >>"$log" 2>&1 </dev/null 7>&- 8>&- &
+	"$@" >>"$log" 2>&1 </dev/null 6>&- 7>&- 8>&- &
 	echo $! >"$pidfile"
 	echo $! >>"$TRASH/.lib/pids"
 	daemon_pidfile_[$name]=$pidfile

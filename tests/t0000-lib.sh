@@ -41,6 +41,20 @@ test_expect_success 'test_seed prints its seed; TEST_SEED=N repeats the draws' '
 	grep "Bail out! TEST_SEED must be a number" seeded.out
 '
 
+# A scratch folder whose pid is not to be seen: reaped only once no process
+# holds its .lib/alive (a run in another PID namespace looks like this).
+test_expect_success CMD:flock 'a run that holds its lock keeps its scratch folder from the reaper' '
+	stale=$(dirname "$TRASH")/certpush-test.t0000-fake.999999999 &&
+	rm -rf "$stale" && mkdir -p "$stale/.lib" && test_when_finished "rm -rf \"$stale\"" &&
+	# The holder execs into sleep with the lock on fd 5: killing it frees the lock.
+	{ (exec 5>"$stale/.lib/alive" && flock -s 5 && exec sleep 300) 7>&- 8>&- & holder=$!; } &&
+	test_when_finished "kill $holder 2>/dev/null; wait $holder 2>/dev/null; :" &&
+	wait_until_ 10 test_must_fail flock -n -x "$stale/.lib/alive" true &&
+	run_sub seeded && test_path_is_dir "$stale" &&
+	kill $holder && wait $holder 2>/dev/null;
+	run_sub seeded && test_path_is_missing "$stale"
+'
+
 test_expect_success 'test_cmp passes on equal files, fails with a diff' '
 	printf "a\nb\n" >one && printf "a\nb\n" >two && printf "a\nc\n" >three &&
 	test_cmp one two &&
