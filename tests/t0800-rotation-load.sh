@@ -170,22 +170,44 @@ analyze () {
 	done
 }
 
+# counts: how many handshakes each client has logged, in the order of hs/*.log.
+counts () {
+	local f
+	for f in hs/*.log; do
+		wc -l <"$f"
+	done | tr "\n" " "
+}
+
+# every_client_past COUNTS: each client has logged more than in COUNTS.  The
+# pause after a rotation is load, not a clock the test relies on: this wait
+# is what makes each client see every leaf at least once.
+every_client_past () {
+	local was=($1) now=($(counts)) i
+	for i in "${!was[@]}"; do
+		test "${now[i]:-0}" -gt "${was[i]}" || return 1
+	done
+}
+
 test_expect_success "$ROTATIONS rotations under continuous handshakes: none fails, each presents a rotated leaf" '
 	rm -f stop && mkdir hs && pids= && n=0 &&
 	while read -r ep; do
 		for ((c = 0; c < CLIENTS; c++)); do
-			n=$((n + 1)) &&
+			n=$((n + 1)) && : >hs/$n.log &&
 			{ hammer hs/$n.log $ep 7>&- 8>&- & } &&
 			pids="$pids $!" && echo "$n $ep" >>hs/endpoints
 		done
 	done < <(endpoints) &&
 	at_exit "touch \"$TRASH/stop\"" &&
-	sleep $PAUSE && start=$(date +%s) &&
+	c0=$(counts) && sleep $PAUSE && start=$(date +%s) &&
+	wait_until_ 60 every_client_past "$c0" ||
+		{ echo "a client made no handshake"; touch stop; wait $pids; return 1; }
 	for ((i = 1; i <= ROTATIONS; i++)); do
 		use_leaf $i && push --now >push.out 2>&1 &&
 		grep "4 of 4 targets ok" push.out ||
 			{ cat push.out; touch stop; wait $pids; return 1; }
-		sleep $PAUSE
+		c0=$(counts) && sleep $PAUSE &&
+		wait_until_ 60 every_client_past "$c0" ||
+			{ echo "a client stalled after rotation $i"; touch stop; wait $pids; return 1; }
 	done &&
 	secs=$(($(date +%s) - start)) &&
 	touch stop && wait $pids &&
