@@ -16,7 +16,9 @@
 
 #include "audit_pull.h"
 #include "bundle.h"
+#include "fetch.h"
 #include "fsutil.h"
+#include "http.h"
 #include "install.h"
 #include "json.h"
 #include "log.h"
@@ -48,8 +50,9 @@ static const char usage_text[] =
 "  serve          the forced command for certpush's SSH key: runs receive,\n"
 "                 receive --verify-only (\"verify\") or status --json as\n"
 "                 SSH_ORIGINAL_COMMAND asks, refuses anything else\n"
-"  fetch          download this node's latest bundle from the front over SFTP\n"
-"                 (the fetch: section) and install it if it is newer\n"
+"  fetch          download this node's latest bundle from the HTTPS mirrors\n"
+"                 in order, then from the front over SFTP (the fetch: section),\n"
+"                 and install it if it is newer; a 304 from a mirror exits 2\n"
 "  status [--json]  installed serial and signer, each installed file's\n"
 "                 certificate (subject, names, notAfter, SHA-256), last outcome\n"
 "  audit [--warn DAYS] [--crit DAYS] [--json | --prometheus | --nagios]\n"
@@ -322,12 +325,18 @@ fetch_bundle(const struct fetch *f, struct buf *data, struct err *e)
 	return rc;
 }
 
+/*
+ * fetch: the mirrors in order, then SFTP on the front.  A 304 from a
+ * mirror ends it (unchanged, nothing touched); so does any bundle that
+ * verified, whatever its install gave.
+ */
 static int
 cmd_fetch(const char *config)
 {
 	struct pullconf c;
 	struct outcome *o = calloc(1, sizeof(*o));
 	struct buf data = { 0 };
+	const char *url = NULL;
 	struct err e;
 	int rc = 1;
 
@@ -335,13 +344,33 @@ cmd_fetch(const char *config)
 		free(o);
 		return 1;
 	}
-	if (c.fetch.host == NULL)
+	if (c.fetch.host == NULL && c.fetch.nurls == 0)
 		log_warnx("fetch: no fetch: section in %s", config);
-	else if (fetch_bundle(&c.fetch, &data, &e) == -1)
-		log_warnx("fetch from %s: %s", c.fetch.host, e.msg);
+	else if (c.fetch.nurls > 0 && http_global_init(&e) == -1)
+		log_warnx("fetch: %s", e.msg);
 	else {
-		rc = (int)install_bundle(&c, data.data, data.len, o);
-		print_outcome("fetch", o);
+		switch (c.fetch.nurls > 0 ? fetch_mirrors(&c, o, &url) : FETCH_NONE) {
+		case FETCH_NOT_MODIFIED:
+			printf("fetch: %s: not modified\n", url);
+			rc = INSTALL_UNCHANGED;
+			break;
+		case FETCH_DONE:
+			rc = (int)o->result;
+			print_outcome(url, o);
+			break;
+		case FETCH_NONE:
+			if (c.fetch.host == NULL)
+				log_warnx("fetch: no mirror gave a bundle that verifies");
+			else if (fetch_bundle(&c.fetch, &data, &e) == -1)
+				log_warnx("fetch from %s: %s", c.fetch.host, e.msg);
+			else {
+				rc = (int)install_bundle(&c, data.data, data.len, o);
+				print_outcome("fetch", o);
+			}
+			break;
+		}
+		if (c.fetch.nurls > 0)
+			http_global_cleanup();
 	}
 	buf_free(&data);
 	pullconf_free(&c);

@@ -3,14 +3,15 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "http.h"
 #include "pullconf.h"
 #include "yconf.h"
 
 static const char *const top_keys[] = { "node", "state_dir", "trusted_keys",
     "grace", "services", "fetch", NULL };
-static const char *const fetch_keys[] = { "host", "port", "user", "identity",
-    "known_hosts", "path", "timeout", NULL };
-static const char *const fetch_required[] = { "host", "identity", "known_hosts",
+static const char *const fetch_keys[] = { "urls", "ca_file", "host", "port", "user",
+    "identity", "known_hosts", "path", "timeout", NULL };
+static const char *const sftp_required[] = { "host", "identity", "known_hosts",
     "path", NULL };
 static const char *const top_required[] = { "node", "trusted_keys", "services", NULL };
 static const char *const svc_keys[] = { "name", "files", "check", "reload",
@@ -280,6 +281,56 @@ check_files_unique(struct yconf *y, const struct pullconf *c)
 	return 0;
 }
 
+/* fetch.urls: https:// URLs, "{node}" at most in the path. */
+static int
+load_urls(struct yconf *y, yaml_node_t *n, struct fetch *f)
+{
+	yaml_node_t *seq = yconf_get(y, n, "urls"), *item;
+	size_t i, count = 0;
+
+	/* In a [ ] list, an unquoted {node} makes a YAML mapping, not a string. */
+	if (seq != NULL && seq->type == YAML_SEQUENCE_NODE)
+		count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	for (i = 0; i < count; i++)
+		if ((item = yconf_item(y, seq, i))->type != YAML_SCALAR_NODE)
+			return yconf_error(y, item, "fetch.urls", "entry %zu is not a "
+			    "string: quote a URL holding {node} inside [ ] "
+			    "(\"https://mirror/{node}.bundle\")", i + 1);
+	if (yconf_strv(y, n, "fetch", "urls", PULL_MAX_URLS, &f->urls, &f->nurls) == -1)
+		return -1;
+	for (i = 0; i < f->nurls; i++)
+		if (http_url_ok(f->urls[i]) == -1)
+			return yconf_error(y, yconf_item(y, yconf_get(y, n, "urls"), i),
+			    "fetch.urls", "\"%.200s\" is not an https:// URL (printable, "
+			    "no spaces, at most %d characters)", f->urls[i], HTTP_URL_MAX);
+	return 0;
+}
+
+/*
+ * The SFTP keys come together: host needs identity, known_hosts and
+ * path, and without urls the section is an SFTP one.
+ */
+static int
+check_fetch(struct yconf *y, yaml_node_t *n, const struct fetch *f)
+{
+	if (f->nurls == 0 && f->host == NULL)
+		return yconf_error(y, n, "fetch", "needs urls (HTTPS mirrors), host "
+		    "(SFTP on the front), or both");
+	if ((f->host != NULL || f->nurls == 0) &&
+	    yconf_map(y, n, "fetch", fetch_keys, sftp_required) == -1)
+		return -1;
+	if (f->host == NULL && (yconf_get(y, n, "identity") || yconf_get(y, n,
+	    "known_hosts") || yconf_get(y, n, "path") || yconf_get(y, n, "user") ||
+	    yconf_get(y, n, "port")))
+		return yconf_error(y, n, "fetch", "port, user, identity, known_hosts "
+		    "and path are for SFTP: they need host");
+	if (f->ca_file != NULL && (f->ca_file[0] != '/' || f->nurls == 0))
+		return yconf_error(y, yconf_get(y, n, "ca_file"), "fetch.ca_file",
+		    f->nurls == 0 ? "ca_file is for urls only" :
+		    "ca_file \"%s\" must be absolute", f->ca_file);
+	return 0;
+}
+
 static int
 load_fetch(struct yconf *y, yaml_node_t *root, struct fetch *f)
 {
@@ -289,16 +340,19 @@ load_fetch(struct yconf *y, yaml_node_t *root, struct fetch *f)
 		return 0;
 	f->port = 22;
 	f->timeout = 60;
-	if (yconf_map(y, n, "fetch", fetch_keys, fetch_required) == -1 ||
+	if (yconf_map(y, n, "fetch", fetch_keys, NULL) == -1 ||
+	    load_urls(y, n, f) == -1 ||
+	    yconf_str(y, n, "fetch", "ca_file", &f->ca_file) == -1 ||
 	    yconf_str(y, n, "fetch", "host", &f->host) == -1 ||
 	    yconf_uint(y, n, "fetch", "port", 1, 65535, &f->port) == -1 ||
 	    yconf_str(y, n, "fetch", "user", &f->user) == -1 ||
 	    yconf_str(y, n, "fetch", "identity", &f->identity) == -1 ||
 	    yconf_str(y, n, "fetch", "known_hosts", &f->known_hosts) == -1 ||
 	    yconf_str(y, n, "fetch", "path", &f->path) == -1 ||
-	    yconf_uint(y, n, "fetch", "timeout", 1, 3600, &f->timeout) == -1)
+	    yconf_uint(y, n, "fetch", "timeout", 1, 3600, &f->timeout) == -1 ||
+	    check_fetch(y, n, f) == -1)
 		return -1;
-	if (f->user == NULL && (f->user = strdup("root")) == NULL)
+	if (f->host != NULL && f->user == NULL && (f->user = strdup("root")) == NULL)
 		return err_set(y->e, "out of memory");
 	return 0;
 }
@@ -394,6 +448,8 @@ pullconf_free(struct pullconf *c)
 	free(c->file);
 	free(c->node);
 	free(c->state_dir);
+	yconf_strv_free(c->fetch.urls);
+	free(c->fetch.ca_file);
 	free(c->fetch.host);
 	free(c->fetch.user);
 	free(c->fetch.identity);

@@ -21,6 +21,7 @@
 #define PULL_MAX_ENDPOINTS	16
 #define PULL_MAX_KEYS		8
 #define PULL_MAX_ARGV		32
+#define PULL_MAX_URLS		8
 
 enum file_format {
 	FMT_HAPROXY,	/* leaf, chain, key: HAProxy's crt */
@@ -63,8 +64,15 @@ struct service {
 	size_t		  nendpoints;
 };
 
-/* Where certpull fetch gets this node's latest bundle (SFTP on the front). */
+/*
+ * Where certpull fetch gets this node's latest bundle: HTTPS mirrors
+ * (urls, "{node}" replaced by the node's name), tried in order, then SFTP
+ * on the front (host).  Either or both.
+ */
 struct fetch {
+	char		**urls;		/* NULL-terminated, or NULL */
+	size_t		  nurls;
+	char		 *ca_file;	/* pinned CA for the mirrors; NULL: system store */
 	char		*host;
 	unsigned long	 port;
 	char		*user;
@@ -83,7 +91,7 @@ struct pullconf {
 	size_t		 ntrusted;
 	struct service	*services;
 	size_t		 nservices;
-	struct fetch	 fetch;		/* fetch.host == NULL: not configured */
+	struct fetch	 fetch;		/* no host and no urls: not configured */
 };
 
 /* Loads and validates path into c.  0, or -1 with e naming file:line:col. */

@@ -3,7 +3,7 @@
 # As root: installs only the missing packages. Otherwise: prints the command.
 set -eu
 
-BUILD="build-essential pkg-config libssl-dev libssh2-1-dev libyaml-dev
+BUILD="build-essential pkg-config libssl-dev libssh2-1-dev libcurl4-openssl-dev libyaml-dev
        libinotifytools0-dev libcmocka-dev libunbound-dev"
 TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       dovecot-pop3d opendkim opendkim-tools openssh-server openssh-client certbot

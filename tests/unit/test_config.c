@@ -346,6 +346,35 @@ static const struct conf_case cases[] = {
 	{ "pull: fetch without path", PULL, PULL_MIN "fetch:\n  host: front\n"
 	    "  identity: /id\n  known_hosts: /kh\n",
 	    ":12:3: fetch: missing required key \"path\"" },
+	{ "pull: empty fetch section", PULL, PULL_MIN "fetch: {}\n",
+	    ":11:8: fetch: needs urls (HTTPS mirrors), host (SFTP on the front), or both" },
+	{ "pull: fetch url over http", PULL, PULL_MIN "fetch:\n  urls:\n"
+	    "    - http://mirror.example/{node}.bundle\n",
+	    ":13:7: fetch.urls: \"http://mirror.example/{node}.bundle\" is not an https:// "
+	    "URL (printable, no spaces, at most 1024 characters)" },
+	{ "pull: fetch url with a space", PULL, PULL_MIN "fetch:\n  urls:\n"
+	    "    - \"https://mirror.example/a b\"\n",
+	    ":13:7: fetch.urls: \"https://mirror.example/a b\" is not an https:// URL..." },
+	{ "pull: fetch url {node} unquoted in [ ]", PULL, PULL_MIN
+	    "fetch:\n  urls: [{node}]\n",
+	    ":12:10: fetch.urls: entry 1 is not a string: quote a URL holding {node} "
+	    "inside [ ] (\"https://mirror/{node}.bundle\")" },
+	{ "pull: fetch nine urls", PULL, PULL_MIN "fetch:\n  urls: [https://a, https://b, "
+	    "https://c, https://d, https://e, https://f, https://g, https://h, https://i]\n",
+	    ":12:9: fetch.urls: needs 1 to 8 values" },
+	{ "pull: fetch ca_file relative", PULL, PULL_MIN "fetch:\n  urls: [https://a]\n"
+	    "  ca_file: ca.pem\n",
+	    ":13:12: fetch.ca_file: ca_file \"ca.pem\" must be absolute" },
+	{ "pull: fetch ca_file without urls", PULL, PULL_MIN "fetch:\n  host: front\n"
+	    "  identity: /id\n  known_hosts: /kh\n  path: /o/mail.bundle\n  ca_file: /ca.pem\n",
+	    ":16:12: fetch.ca_file: ca_file is for urls only" },
+	{ "pull: fetch SFTP key without host", PULL, PULL_MIN "fetch:\n  urls: [https://a]\n"
+	    "  path: /o/mail.bundle\n",
+	    ":12:3: fetch: port, user, identity, known_hosts and path are for SFTP: they "
+	    "need host" },
+	{ "pull: fetch host and urls, no identity", PULL, PULL_MIN "fetch:\n"
+	    "  urls: [https://a]\n  host: front\n  known_hosts: /kh\n  path: /o/m.bundle\n",
+	    ":12:3: fetch: missing required key \"identity\"" },
 	{ "pull: mode 640", PULL, PULL_HEAD PULL_SVC PULL_FILE("cert", "640"),
 	    ":10:15: services[0].files[0].mode: \"640\" is not an octal mode like 0640" },
 	{ "pull: mode 0999", PULL, PULL_HEAD PULL_SVC PULL_FILE("cert", "\"0999\""),
@@ -799,6 +828,44 @@ test_pull_defaults(void **state)
 	pullconf_free(&c);
 }
 
+/* fetch: mirrors only, then mirrors and SFTP together. */
+static void
+test_pull_fetch_mirrors(void **state)
+{
+	char path[TU_PATH_MAX];
+	struct pullconf c;
+	struct err e;
+
+	(void)state;
+	write_conf("certpull.yaml", PULL_MIN "fetch:\n  urls:\n"
+	    "    - https://m1.example/certpush/{node}.bundle\n"
+	    "    - \"https://m2.example:8443/{node}/{node}.bundle\"\n"
+	    "  ca_file: /etc/certpull/mirror-ca.pem\n  timeout: 20\n", 0600, path);
+	if (pullconf_load(path, &c, &e) == -1)
+		fail_msg("%s", e.msg);
+	assert_int_equal(c.fetch.nurls, 2);
+	assert_string_equal(c.fetch.urls[0], "https://m1.example/certpush/{node}.bundle");
+	assert_string_equal(c.fetch.urls[1], "https://m2.example:8443/{node}/{node}.bundle");
+	assert_null(c.fetch.urls[2]);
+	assert_string_equal(c.fetch.ca_file, "/etc/certpull/mirror-ca.pem");
+	assert_int_equal(c.fetch.timeout, 20);
+	assert_null(c.fetch.host);
+	assert_null(c.fetch.user);
+	pullconf_free(&c);
+
+	write_conf("certpull.yaml", PULL_MIN "fetch:\n  urls: [\"https://m/{node}\"]\n"
+	    "  host: front\n  identity: /id\n  known_hosts: /kh\n  path: /o/mail.bundle\n",
+	    0600, path);
+	if (pullconf_load(path, &c, &e) == -1)
+		fail_msg("%s", e.msg);
+	assert_int_equal(c.fetch.nurls, 1);
+	assert_null(c.fetch.ca_file);
+	assert_string_equal(c.fetch.host, "front");
+	assert_string_equal(c.fetch.user, "root");
+	assert_int_equal(c.fetch.timeout, 60);
+	pullconf_free(&c);
+}
+
 /* The shipped examples in conf/, when they exist, load cleanly. */
 static void
 test_conf_examples(void **state)
@@ -883,6 +950,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_push_fetch_groups),
 	cmocka_unit_test(test_good_pull),
 	cmocka_unit_test(test_pull_defaults),
+	cmocka_unit_test(test_pull_fetch_mirrors),
 	cmocka_unit_test(test_conf_examples),
 	cmocka_unit_test(test_conf_example_values),
 };

@@ -1,0 +1,175 @@
+#!/bin/bash
+test_description='certpull fetch from HTTPS mirrors (nginx)
+
+Node "node1" pulls its bundle with certpull fetch from nginx on node
+"mirror", which a test CA certifies (the fetch: section pins it with
+ca_file).  The first fetch installs; the next one is a conditional GET
+answered 304 (exit 2, nothing touched).  Hostile mirrors listed first
+(garbage, another node'"'"'s bundle, an older bundle, a body over the
+1 MiB cap with and without Content-Length, a redirect, a trickle) are
+each refused with their reason, and the next mirror is used.  A
+pinned CA the mirror does not chain to is refused, and so is the test
+CA when no ca_file is given (the system store does not know it).'
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tests/lib-services.sh"
+. "$SRC/tests/lib-http.sh"
+
+test_have_prereq ROOT || skip_all "needs root"
+test_have_prereq NETNS || skip_all "cannot create network namespaces"
+test_have_prereq BUILT || skip_all "build certpush and certpull first"
+for cmd in nginx openssl; do
+	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
+done
+id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null ||
+	skip_all "needs the account nobody and the group nogroup"
+
+# bundle NAME [TARGET]: a new bundle (a new serial) of TARGET (node1) with
+# leaf NAME of ca, as www/NAME.bundle.
+bundle () {
+	source_leaf ca "$1" &&
+	"$CERTPUSH" -c "$TRASH/certpush.yaml" bundle --target "${2:-node1}" \
+		-o "$TRASH/bundles/$1.bundle" >/dev/null
+}
+
+# publish NAME DIR: bundle NAME as DIR/node1.bundle on the mirror.
+publish () {
+	mkdir -p "www/$2" && install -m 0644 "bundles/$1.bundle" "www/$2/node1.bundle.tmp" &&
+	mv "www/$2/node1.bundle.tmp" "www/$2/node1.bundle"
+}
+
+# fetch_conf "URL..." [LINE...]: node1's certpull.yaml fetching from the
+# space-separated URLs in order; each LINE is added to the fetch: section.
+fetch_conf () {
+	local url line lines=(fetch: "  timeout: 3" "  urls:")
+	for url in $1; do
+		lines+=("    - \"$url\"")
+	done
+	shift
+	for line in "$@"; do
+		lines+=("  $line")
+	done
+	{
+		pull_conf_head node1 "$TRASH/node1/state" "${lines[@]}" &&
+		pull_files_service "$TRASH/node1/site.pem" www haproxy 0600
+	} >node1/certpull.yaml
+}
+
+installed_serial () {
+	pull node1 status --json | sed -n 's/^{"node":"[^"]*","serial":\([0-9]*\).*/\1/p'
+}
+
+# serial_of FILE: the serial certpull verify reads in a bundle.
+serial_of () {
+	pull node1 verify "$1" | sed -n 's/.*: valid: serial \([0-9]*\) .*/\1/p'
+}
+
+test_expect_success 'setup: CA, keys, leaves, the mirror, node1' '
+	make_ca ca && make_ca ca2 &&
+	mkdir -m 0700 keys src state && mkdir bundles node1 www &&
+	for leaf in a b c d; do
+		make_cert ca $leaf "DNS:www.test" >/dev/null || return 1
+	done &&
+	push_keys &&
+	{
+		push_conf_head "outbox: $TRASH/outbox" &&
+		push_target_local node1 www &&
+		push_target_local other www
+	} >certpush.yaml &&
+	netns_create mirror 1 && netns_create node1 2 &&
+	M=$(netns_addr mirror) &&
+	make_cert ca mirror "IP:$M" >/dev/null &&
+	mirror_start mirror "$TRASH/mirror" "$TRASH/www" "$TRASH/ca/mirror.fullchain" \
+		"$TRASH/ca/mirror.key" &&
+	good="https://$M/good/{node}.bundle" &&
+	fetch_conf "$good" "ca_file: $TRASH/ca/ca.crt" &&
+	pull node1 check-config
+'
+
+test_expect_success 'certpull fetch installs the bundle a mirror serves' '
+	bundle a && publish a good &&
+	pull node1 fetch >out &&
+	cat out &&
+	grep "^https://$M/good/node1.bundle: installed serial $(serial_of bundles/a.bundle)" out &&
+	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/a.crt)" &&
+	test "$(mirror_log_count mirror /good/node1.bundle 200)" = 1
+'
+
+test_expect_success 'the next fetch is a 304: exit 2, nothing read or touched' '
+	before=$(stat -c %Y.%i node1/site.pem) &&
+	cp node1/state/installed installed.before &&
+	test_expect_code 2 pull node1 fetch >out &&
+	cat out &&
+	grep "^fetch: https://$M/good/node1.bundle: not modified" out &&
+	wait_until_ 5 eval "test \"\$(mirror_log_count mirror /good/node1.bundle 304)\" = 1" &&
+	test "$(stat -c %Y.%i node1/site.pem)" = "$before" &&
+	test_cmp installed.before node1/state/installed
+'
+
+test_expect_success 'a new bundle on the mirror is fetched and installed' '
+	bundle b && publish b good &&
+	touch -d "+2 seconds" www/good/node1.bundle &&
+	pull node1 fetch >out &&
+	grep "installed serial $(serial_of bundles/b.bundle)" out &&
+	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/b.crt)"
+'
+
+test_expect_success 'hostile mirrors first: each refused with its reason, the good one used' '
+	head -c 4000 /dev/urandom >garbage &&
+	publish a old && bundle c other && install -m 0644 bundles/c.bundle other.bundle &&
+	mkdir -p www/garbage www/other www/hostile/slow www/hostile/chunked www/huge &&
+	cp garbage www/garbage/node1.bundle &&
+	cp other.bundle www/other/node1.bundle &&
+	head -c 2000000 /dev/urandom >www/huge/node1.bundle &&
+	cp www/huge/node1.bundle www/hostile/chunked/node1.bundle &&
+	head -c 50000 /dev/urandom >www/hostile/slow/node1.bundle &&
+	bundle d && publish d good &&
+	touch -d "+4 seconds" www/good/node1.bundle &&
+	chmod -R a+rX www &&
+	fetch_conf "https://$M/garbage/{node}.bundle https://$M/other/{node}.bundle
+	    https://$M/old/{node}.bundle https://$M/huge/{node}.bundle
+	    https://$M/hostile/chunked/{node}.bundle https://$M/hostile/redirect/{node}.bundle
+	    https://$M/hostile/slow/{node}.bundle $good" "ca_file: $TRASH/ca/ca.crt" &&
+	pull node1 fetch >out 2>err &&
+	cat out err &&
+	grep "garbage/node1.bundle: bundle refused at verify:magic" err &&
+	grep "other/node1.bundle: bundle refused at verify:audience" err &&
+	grep "old/node1.bundle: bundle refused at verify:serial" err &&
+	grep "/huge/node1.bundle: the answer announces more than 1048576 bytes: refused unread" err &&
+	grep "chunked/node1.bundle: the answer runs past 1048576 bytes: refused" err &&
+	grep "redirect/node1.bundle: HTTP 302: a redirect to https://$M/good/node1.bundle, and redirects are not followed" err &&
+	grep "slow/node1.bundle: too slow" err &&
+	grep "^https://$M/good/node1.bundle: installed serial $(serial_of bundles/d.bundle)" out &&
+	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/d.crt)"
+'
+
+test_expect_success 'every mirror hostile: exit 1, nothing changed' '
+	cp node1/state/installed installed.before &&
+	fetch_conf "https://$M/garbage/{node}.bundle https://$M/old/{node}.bundle" \
+		"ca_file: $TRASH/ca/ca.crt" &&
+	test_expect_code 1 pull node1 fetch >out 2>err &&
+	cat err &&
+	grep "no mirror gave a bundle that verifies" err &&
+	test_cmp installed.before node1/state/installed &&
+	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/d.crt)"
+'
+
+test_expect_success 'a pinned CA the mirror does not chain to is refused' '
+	fetch_conf "$good" "ca_file: $TRASH/ca2/ca.crt" &&
+	test_expect_code 1 pull node1 fetch 2>err &&
+	cat err &&
+	grep "good/node1.bundle: the server.s certificate is not trusted by $TRASH/ca2/ca.crt" err
+'
+
+test_expect_success 'without ca_file, the system store decides: the test CA is refused' '
+	fetch_conf "$good" &&
+	test_expect_code 1 pull node1 fetch 2>err &&
+	grep "good/node1.bundle: the server.s certificate is not trusted by the system CA store" err
+'
+
+test_expect_success 'http:// and other schemes are refused by check-config' '
+	fetch_conf "http://$M/good/{node}.bundle" &&
+	test_must_fail pull node1 check-config 2>err &&
+	grep "fetch.urls: \"http://$M/good/{node}.bundle\" is not an https:// URL" err
+'
+
+test_done
