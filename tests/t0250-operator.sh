@@ -112,6 +112,24 @@ test_expect_success 'the node is fixed: the retry installs' '
 	grep "2 of 2 targets ok" fixed.out
 '
 
+test_expect_success 'the daemon logs the node'"'"'s own words; status sees it running' '
+	pull_conf mail opendkm-nobody &&
+	test_when_finished "pull_conf mail" &&
+	make_cert ca e "DNS:www.test" >/dev/null && source_leaf ca e &&
+	test_must_fail push --now --target mail >/dev/null &&
+	DAEMON_NETNS=front daemon_start certpush-run "" "$CERTPUSH" -c "$TRASH/certpush.yaml" run &&
+	test_when_finished "daemon_stop certpush-run" &&
+	wait_until_ 30 grep -q "unknown user \"opendkm-nobody\" (nothing changed)" certpush-run.log &&
+	cat certpush-run.log &&
+	grep -E "mail +failed +serial [0-9]+ +- +[0-9.]+s  error: config: .*: services\[0\]\.files\[0\]\.owner: unknown user \"opendkm-nobody\" \(nothing changed\)$" certpush-run.log &&
+	push status --json >daemon.json &&
+	grep -F "\"daemon\":true" daemon.json &&
+	push status >daemon.out &&
+	! grep "no daemon" daemon.out &&
+	daemon_stop certpush-run &&
+	pull_conf mail && push --now >/dev/null
+'
+
 test_expect_success 'a failed reload: the push line says the previous files are back' '
 	pull_conf mail root /bin/false &&
 	test_when_finished "pull_conf mail" &&
