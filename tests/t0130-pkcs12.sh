@@ -34,22 +34,10 @@ keytool_leaf () {
 test_expect_success 'setup: CA, leaves, signing key, configurations' '
 	make_ca ca && mkdir -m 0700 keys src state pullstate out &&
 	make_cert ca a "DNS:app.test" >/dev/null && make_cert ca b "DNS:app.test" >/dev/null &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
+	push_keys &&
 	(umask 077 && printf "s3cret pass\n" >keys/p12.pass) &&
-	cat >certpush.yaml <<-EOF &&
-	signing_key: $TRASH/keys/signing.key
-	state_dir: $TRASH/state
-	certificates:
-	  - { name: app, cert: $TRASH/src/cert.pem, chain: $TRASH/src/chain.pem, key: $TRASH/src/key.pem }
-	targets:
-	  - { name: java, type: local, items: [app] }
-	EOF
-	cat >certpull.yaml <<-EOF &&
-	node: java
-	state_dir: $TRASH/pullstate
-	trusted_keys: [$pub]
-	services:
+	{ push_conf_head --cert app && push_target_local java app; } >certpush.yaml &&
+	{ pull_conf_head java "$TRASH/pullstate" && cat; } >certpull.yaml <<-EOF &&
 	  - name: java
 	    files:
 	      - { path: $TRASH/out/app.p12, item: app, format: pkcs12, mode: "0600",

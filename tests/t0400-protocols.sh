@@ -170,8 +170,7 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 	done &&
 	fp_b=$(cert_fingerprint ca/b.crt) &&
 	mkdir -m 0700 src2 && source_leaf ca x src2 &&
-	"$CERTPUSH" keygen -o keys/signing.key >keygen.out &&
-	pub=$(sed -n "s/^- //p" keygen.out) &&
+	push_keys &&
 	for node in $NODES; do
 		netns_create $node && mkdir $node || return 1
 	done &&
@@ -193,9 +192,7 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 		for t in pg:db mail:mail,other chat:xmpp ldap:ldap ftp:mail,other sql:db \
 			web:www,other; do
 			node=${t%%:*} &&
-			printf "  - name: %s\n    type: local\n    certpull: %s\n" $node "$CERTPULL" &&
-			printf "    certpull_config: %s\n    items: [%s]\n    endpoints:\n" \
-				"$TRASH/$node/certpull.yaml" "${t#*:}" &&
+			push_target_local $node "${t#*:}" "$TRASH/$node/certpull.yaml" endpoints: &&
 			for ep in ${EPS[$node]}; do
 				read -r port proto sni <<<"$(ep_fields "$ep")" &&
 				printf "      - {address: %s, port: %s, starttls: %s%s}\n" \
@@ -228,12 +225,8 @@ $TRASH/sql/mariadb/run/mysqld.sock, -u, root, -e, \"FLUSH SSL\"]" &&
 # key file (x: another certificate's key, which the daemon cannot pair).
 inline_conf () {
 	local node=$1 svc=$2 reload=$3 keyitem=${4:-mail}
+	pull_conf_head $node "$TRASH/$node/state" "grace: 5" &&
 	cat <<-EOF
-	node: $node
-	state_dir: $TRASH/$node/state
-	trusted_keys: [$pub]
-	grace: 5
-	services:
 	  - name: $svc
 	    files:
 	      - {path: $TRASH/$node/tls/mail.example.com.crt, item: mail, format: fullchain, mode: "0644"}
