@@ -392,9 +392,17 @@ audit_target(const struct push_audit *pa, struct job *j)
 		audit_problem(line, VERDICT_UNKNOWN, "certpull status failed at %s: %s",
 		    s.step[0] ? s.step : "?", s.error);
 	} else if (!parsed) {
+		size_t len = answer.len;
+		char said[160];
+
+		/* Whatever it said, escaped and cut: it may be a clue. */
+		while (len > 0 && (answer.data[len - 1] == '\n' || answer.data[len - 1] == '\r'))
+			len--;
+		node_text(said, sizeof(said), (const char *)answer.data, len);
 		line->reachable = 1;
 		audit_problem(line, VERDICT_UNKNOWN, "certpull status answered with exit "
-		    "status %d and no valid JSON", status);
+		    "status %d and no valid JSON%s%s%s", status, len ? ": \"" : "", said,
+		    len ? "\"" : "");
 	} else {
 		line->reachable = 1;
 		line->u.target.known = 1;

@@ -89,7 +89,8 @@ check_target(struct cfgreport *r, const struct target *t, const char *pub)
 	    " (certpush add-node fills it)") != 0)
 		return;
 	if (cfgcheck_known_host(t->known_hosts, t->host, (unsigned)t->port, &e) == -1)
-		cfg_warning(r, "target %s: %s", t->name, e.msg);
+		cfg_warning(r, "target %s: %s; or: certpush add-node %s", t->name, e.msg,
+		    t->name);
 }
 
 /* A source that is not there: collect_check_sources judges those that are. */

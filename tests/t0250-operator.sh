@@ -107,6 +107,14 @@ test_expect_success 'a node whose configuration fails: its own message in the pu
 	grep -F "certpull status failed at config: $conf:$at: services[0].files[0].owner: unknown user \"opendkm-nobody\"" audit.out
 '
 
+test_expect_success 'the audit shows what a node that is not certpull said' '
+	cp mail/sshd/authorized_keys old_keys &&
+	test_when_finished "cp old_keys mail/sshd/authorized_keys" &&
+	echo "restrict,command=\"/bin/echo Permission denied, please try again\" $(cat keys/id_ed25519.pub)" >mail/sshd/authorized_keys &&
+	{ push audit --json >notjson.json || :; } &&
+	grep -F "certpull status answered with exit status 0 and no valid JSON: \\\"Permission denied, please try again\\\"" notjson.json
+'
+
 test_expect_success 'the node is fixed: the retry installs' '
 	push --now >fixed.out &&
 	grep "2 of 2 targets ok" fixed.out
@@ -269,7 +277,7 @@ test_expect_success 'certpush check-config: what is missing is a warning, what i
 	cat >expect <<-EOF &&
 	certpush: warning: signing_key $TRASH/keys/none.key: missing (certpush keygen creates it)
 	certpush: warning: target front: $TRASH/front/certpull.yaml trusts the example key of the documentation (ed25519:S9RzNkYREG1hyBuPh22LwhMJaWSPstMK4zJJ54aNhDw=): remove it
-	certpush: warning: target mail: known_hosts $TRASH/keys/empty_hosts: no entry for $(netns_addr mail): fetch the node${Q}s key (ssh-keyscan -p 22 -t ed25519 $(netns_addr mail)), compare its fingerprint with the node${Q}s own (ssh-keygen -lf), then append it
+	certpush: warning: target mail: known_hosts $TRASH/keys/empty_hosts: no entry for $(netns_addr mail): fetch the node${Q}s key (ssh-keyscan -p 22 -t ed25519 $(netns_addr mail)), compare its fingerprint with the node${Q}s own (ssh-keygen -lf), then append it; or: certpush add-node mail
 	certpush: warning: certificate mx: $TRASH/src3/cert.pem: missing
 	certpush: warning: certificate mx: $TRASH/src3/chain.pem: missing
 	certpush: warning: certificate mx: $TRASH/src3/key.pem: missing
