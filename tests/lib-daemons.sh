@@ -315,9 +315,11 @@ mariadb_start () {
 		--innodb-buffer-pool-size=16M --ssl-cert="$3" --ssl-key="$4"
 }
 
-# mariadb_sql DIR SQL: one statement as root over the socket.
+# mariadb_sql DIR SQL [OPTION...]: one statement as root over the socket.
 mariadb_sql () {
-	mariadb --no-defaults -S "$1/run/mysqld.sock" -u root -e "$2"
+	local dir=$1 sql=$2
+	shift 2
+	mariadb --no-defaults -S "$dir/run/mysqld.sock" -u root "$@" -e "$sql"
 }
 
 mariadb_reload () {

@@ -265,6 +265,7 @@ test_expect_success 'setup: the daemons, serving leaf a' '
 	# MariaDB refuses a client from an address no account names before
 	# TLS (error 1130): the audit from the host needs one, locked.
 	mariadb_sql "$TRASH/sql/mariadb" "CREATE USER certpush@'\''%'\'' ACCOUNT LOCK" &&
+	mariadb_sql "$TRASH/sql/mariadb" "CREATE USER session@'\''%'\'' IDENTIFIED BY '\''secret'\''" &&
 	nginx_start web "$TRASH/web/nginx" $(tls_paths web) &&
 	for node in $NODES; do
 		serves $node a || return 1
@@ -298,14 +299,59 @@ install_broken () {
 	installed_is "$node" b && serves "$node" b
 }
 
+# session_start NODE FILE CMD...: a client CMD in NODE that reads
+# statements from the fifo FILE.in (held open on fd 5) and writes to
+# FILE.out: a session that stays open across an install.
+session_start () {
+	local node=$1 f=$2
+	shift 2
+	mkfifo "$f.in" || return 1
+	netns_exec "$node" "$@" <"$f.in" >"$f.out" 2>&1 7>&- 8>&- &
+	session_pid=$!
+	exec 5>"$f.in"
+}
+
+session_say () {
+	printf '%s\n' "$1" >&5
+}
+
+# session_end: end of input; the client exits (bounded wait).
+session_end () {
+	exec 5>&-
+	wait_until_ 10 eval '! pid_alive_ $session_pid' || return 1
+	wait "$session_pid"
+}
+
+# same_session FILE: two answers, from one session (same id), over TLS.
+same_session () {
+	cat "$1"
+	test "$(grep -c '^session' "$1")" = 2 &&
+	test "$(grep '^session' "$1" | sort -u | wc -l)" = 1 &&
+	grep -q '^session[[:space:]][0-9]*[[:space:]]*[A-Za-z0-9_-]' "$1"
+}
+
 # broken_example NODE SED: NODE/broken.yaml, its certpull.yaml edited.
 broken_example () {
 	sed -e "$2" "$1/certpull.yaml" >"$1/broken.yaml" &&
 	! cmp -s "$1/certpull.yaml" "$1/broken.yaml"
 }
 
+PG_SESSION="SELECT 'session', pg_backend_pid(), ssl FROM pg_stat_ssl
+	WHERE pid = pg_backend_pid() AND ssl;"
+
 test_expect_success 'postgres: certpull installs, PostgreSQL serves the new leaf' '
-	install_ok pg
+	test_when_finished "exec 5>&-" &&
+	session_start pg pg/session "$pgbin/psql" -X -A -t -F " " -v ON_ERROR_STOP=1 \
+		"host=127.0.0.1 user=postgres dbname=postgres sslmode=require" &&
+	session_say "$PG_SESSION" &&
+	wait_until_ 10 grep -q "^session" pg/session.out &&
+	install_ok pg &&
+	session_say "$PG_SESSION" &&
+	session_end
+'
+
+test_expect_success 'postgres: the TLS session opened before the reload is still up' '
+	same_session pg/session.out
 '
 
 test_expect_success 'postgres: a key PostgreSQL refuses (postgres 0640) is rolled back' '
@@ -351,8 +397,28 @@ test_expect_success 'ftp: a key of another certificate is rolled back' '
 	install_broken ftp broken.yaml
 '
 
+SQL_SESSION="SELECT 'session', CONNECTION_ID(), VARIABLE_VALUE FROM
+	information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher';"
+
+# sql_session_open: the session is connected (after its TLS handshake).
+sql_session_open () {
+	test "$(mariadb_sql "$TRASH/sql/mariadb" "SELECT COUNT(*) FROM
+		information_schema.PROCESSLIST WHERE USER = 'session'" -N -B)" = 1
+}
+
 test_expect_success 'mysql: certpull installs, MariaDB serves the new leaf' '
-	install_ok sql
+	test_when_finished "exec 5>&-" &&
+	session_start sql sql/session mariadb --no-defaults -h 127.0.0.1 -u session \
+		-psecret --ssl --skip-reconnect -N -B &&
+	session_say "$SQL_SESSION" &&
+	wait_until_ 10 sql_session_open &&
+	install_ok sql &&
+	session_say "$SQL_SESSION" &&
+	session_end
+'
+
+test_expect_success 'mysql: the TLS session opened before FLUSH SSL is still up' '
+	same_session sql/session.out
 '
 
 test_expect_success 'mysql: a key MariaDB cannot read fails FLUSH SSL, rolled back' '
