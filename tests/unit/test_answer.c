@@ -76,6 +76,71 @@ test_answer_fields(void **state)
 	assert_string_equal(d.fingerprint, "ab\\ncd");
 }
 
+/* parse_answer of a dry run's verdict. */
+static const char *
+verdict(struct delivery *d, const char *text, int status)
+{
+	struct buf b = { (uint8_t *)text, strlen(text), strlen(text), 0 };
+
+	memset(d, 0, sizeof(*d));
+	d->dry_run = 1;
+	d->result = DELIVERY_FAILED;
+	parse_answer(d, &b, status);
+	return d->error;
+}
+
+static void
+test_answer_verdicts(void **state)
+{
+	struct delivery d;
+
+	(void)state;
+	verdict(&d, "{\"result\":\"verified\",\"serial\":5}", 0);
+	assert_int_equal(d.result, DELIVERY_VERIFIED);
+	assert_string_equal(delivery_result_name(d.result), "verified");
+	/* A dry run changes nothing: no word about what is on disk. */
+	assert_string_equal(verdict(&d, "{\"result\":\"failed\",\"step\":\"verify:key\","
+	    "\"error\":\"not trusted\",\"files\":\"untouched\"}", 1),
+	    "verify:key: not trusted");
+	/* An older certpull: serve refuses (1), its parser rejects (64). */
+	assert_string_equal(verdict(&d, "", 1), "the node's certpull refused the "
+	    "verify-only request (exit status 1, no answer): it is older than this "
+	    "certpush; nothing was checked there");
+	assert_true(tu_contains(verdict(&d, "", 64), "(exit status 64, no answer)"));
+	/* A node that installed what it was asked to verify says so. */
+	assert_string_equal(verdict(&d, "{\"result\":\"installed\"}", 0),
+	    "the node answered a verify-only request with \"installed\"");
+	assert_int_equal(d.result, DELIVERY_FAILED);
+}
+
+static void
+test_answer_left_and_changed(void **state)
+{
+	struct delivery d;
+
+	(void)state;
+	/* What a failure left on disk; no fingerprint for a failed target. */
+	assert_string_equal(answer(&d, "{\"result\":\"failed\",\"step\":\"reload\","
+	    "\"error\":\"web: reload failed\",\"files\":\"restored\",\"served\":"
+	    "[{\"fingerprint\":\"AA:BB\"}]}", 1),
+	    "reload: web: reload failed (previous files restored)");
+	assert_string_equal(d.fingerprint, "");
+	assert_int_equal(d.nchanged, 0);
+	assert_true(tu_contains(answer(&d, "{\"result\":\"failed\",\"step\":\"finish\","
+	    "\"error\":\"e\",\"files\":\"restore-pending\"}", 1),
+	    "e (the next run restores the previous files)"));
+	/* The items an install changed, each with its leaf; none for a key. */
+	answer(&d, "{\"result\":\"installed\",\"changed\":[{\"item\":\"www\","
+	    "\"fingerprint\":\"E4:B8:49:A1:00\"},{\"item\":\"dkim\",\"fingerprint\":null}]}",
+	    0);
+	assert_int_equal(d.result, DELIVERY_INSTALLED);
+	assert_int_equal(d.nchanged, 2);
+	assert_string_equal(d.changed[0].item, "www");
+	assert_string_equal(d.changed[0].fingerprint, "E4:B8:49:A1:00");
+	assert_string_equal(d.changed[1].item, "dkim");
+	assert_string_equal(d.changed[1].fingerprint, "");
+}
+
 static void
 test_state_error(void **state)
 {
@@ -100,6 +165,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answer_fields),
+		cmocka_unit_test(test_answer_verdicts),
+		cmocka_unit_test(test_answer_left_and_changed),
 		cmocka_unit_test(test_state_error),
 	};
 
