@@ -116,6 +116,8 @@ install: all
 	install -m 0644 certpush/certpush.yaml.5 certpull/certpull.yaml.5 \
 		common/certbundle.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 conf/certpush.yaml $(DESTDIR)$(SYSCONFDIR)/certpush/certpush.yaml.example
+	install -m 0644 conf/certpush-acmetool.yaml \
+		$(DESTDIR)$(SYSCONFDIR)/certpush/certpush-acmetool.yaml.example
 	install -m 0644 conf/certpull-*.yaml $(DESTDIR)$(SYSCONFDIR)/certpull/
 
 clean:

@@ -26,7 +26,7 @@ install -d -m 0755 "$dest/usr/share/doc/certpull/examples"
 install -m 0644 conf/certpull-front.yaml conf/certpull-mail.yaml \
 	conf/certpull-backup.yaml conf/certpull-postgres.yaml conf/certpull-prosody.yaml \
 	conf/certpull-slapd.yaml conf/certpull-mariadb.yaml conf/certpull-nginx.yaml \
-	"$dest/usr/share/doc/certpull/examples/"
+	conf/certpull-chatmail.yaml "$dest/usr/share/doc/certpull/examples/"
 
 install -d -m 0755 "$dest/etc/letsencrypt/renewal-hooks/deploy"
 install -m 0755 packaging/certbot/certpush-deploy-hook \

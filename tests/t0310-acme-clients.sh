@@ -237,6 +237,44 @@ test_expect_success 'the daemon still sees renewals after all this' '
 	renewed acmetool_renew acmetool $ACME/cert
 '
 
+# The chatmail examples with their paths moved under $TRASH: relay1 reads
+# acmetool's live/acme.test and an OpenDKIM key in a dkimkeys folder that
+# belongs to opendkim, as on Debian; relay2's certpull accepts the bundle.
+# $TRASH may itself lie in /var/lib/certpush-tests: state_dir first.
+chat_conf () {
+	sed -e "s|^state_dir: /var/lib/certpush\$|state_dir: $TRASH/state-chat|" \
+		-e "s|/var/lib/acme|$TRASH/acme|g" -e "s|chat\.example\.org|acme.test|g" \
+		-e "s|/etc/dkimkeys|$TRASH/dkimkeys|g" -e "s|/etc/certpush|$TRASH/keys|g" \
+		"$SRC/conf/certpush-acmetool.yaml" >chat.yaml &&
+	! grep -v "^ *#" chat.yaml | grep -q "/etc/\|/var/lib/certpush\$"
+}
+
+test_expect_success 'conf/certpush-acmetool.yaml (chatmail relay): acmetool and an opendkim key' '
+	mkdir -m 0700 dkimkeys &&
+	opendkim-genkey --bits=2048 --selector=opendkim --domain=acme.test --directory=dkimkeys &&
+	chown -R opendkim:opendkim dkimkeys && chmod 0600 dkimkeys/opendkim.private &&
+	ssh-keygen -q -t ed25519 -N "" -f keys/id_ed25519 && : >keys/known_hosts &&
+	chat_conf &&
+	"$CERTPUSH" -c chat.yaml check-config &&
+	"$CERTPUSH" -c chat.yaml bundle --target relay2 -o relay2.bundle &&
+	mkdir -p relay2/files relay2/dkimkeys &&
+	chown opendkim:opendkim relay2/dkimkeys && chmod 0700 relay2/dkimkeys &&
+	sed -e "s|^state_dir: /var/lib/certpull\$|state_dir: $TRASH/relay2/state|" \
+		-e "s|/etc/certpull/chatmail|$TRASH/relay2/files|g" \
+		-e "s|/etc/dkimkeys|$TRASH/relay2/dkimkeys|g" \
+		-e "s|ed25519:S9Rz[^ ]*|$pub|" \
+		"$SRC/conf/certpull-chatmail.yaml" >relay2/certpull.yaml &&
+	"$CERTPULL" -c relay2/certpull.yaml check-config &&
+	"$CERTPULL" -c relay2/certpull.yaml receive --verify-only <relay2.bundle >verify.out &&
+	grep "\"node\":\"relay2\",.*\"result\":\"verified\"" verify.out
+'
+
+test_expect_success 'without owner: opendkim, the example refuses the DKIM key' '
+	grep -v "^    owner: opendkim" chat.yaml >chat-no-owner.yaml &&
+	test_must_fail "$CERTPUSH" -c chat-no-owner.yaml check-config 2>err &&
+	grep "dkimkeys: directory is owned by uid [0-9]* (opendkim)" err
+'
+
 test_expect_success 'SIGTERM stops the daemon' '
 	pid=$(daemon_pid certpush-run) &&
 	kill -TERM $pid &&

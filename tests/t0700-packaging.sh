@@ -114,8 +114,14 @@ test_expect_success DEBS 'certpull.deb: files, owners and modes' '
 	-rw-r--r-- root/root ./usr/share/doc/certpull/copyright
 	drwxr-xr-x root/root ./usr/share/doc/certpull/examples/
 	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-backup.yaml
+	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-chatmail.yaml
 	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-front.yaml
 	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-mail.yaml
+	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-mariadb.yaml
+	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-nginx.yaml
+	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-postgres.yaml
+	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-prosody.yaml
+	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-slapd.yaml
 	drwxr-xr-x root/root ./usr/share/lintian/
 	drwxr-xr-x root/root ./usr/share/lintian/overrides/
 	-rw-r--r-- root/root ./usr/share/lintian/overrides/certpull
@@ -146,7 +152,7 @@ test_expect_success DEBS 'the live examples are conf/certpush.yaml and conf/cert
 	dpkg-deb -x "$DEB_PULL" x-pull &&
 	test_cmp "$SRC/conf/certpush.yaml" x-push/etc/certpush/certpush.yaml &&
 	test_cmp "$SRC/conf/certpull-mail.yaml" x-pull/etc/certpull/certpull.yaml &&
-	for f in front mail backup postgres prosody slapd mariadb nginx; do
+	for f in front mail backup postgres prosody slapd mariadb nginx chatmail; do
 		test_cmp "$SRC/conf/certpull-$f.yaml" \
 			"x-pull/usr/share/doc/certpull/examples/certpull-$f.yaml" || return 1
 	done
@@ -402,8 +408,14 @@ test_expect_success RPMS 'certpull.rpm: files, owners, modes, config files' '
 	-rw-r--r-- root:root d /usr/share/doc/certpull/README.md
 	drwxr-xr-x root:root  /usr/share/doc/certpull/examples
 	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-backup.yaml
+	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-chatmail.yaml
 	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-front.yaml
 	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-mail.yaml
+	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-mariadb.yaml
+	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-nginx.yaml
+	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-postgres.yaml
+	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-prosody.yaml
+	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-slapd.yaml
 	-rw-r--r-- root:root d /usr/share/man/man5/certbundle.5.gz
 	-rw-r--r-- root:root d /usr/share/man/man5/certpull.yaml.5.gz
 	-rw-r--r-- root:root d /usr/share/man/man8/certpull.8.gz
