@@ -88,16 +88,20 @@ add_name(const char *dir, const char *name, int last, void *arg)
 	return 0;
 }
 
-static int
-trace(const char *path, const struct source_opts *o, struct err *e)
+/*
+ * Adds what path depends on.  A path that cannot be traced (too long, or
+ * memory short) is left unwatched and said so: the other sources still
+ * are watched.
+ */
+static void
+trace(const char *path, const struct source_opts *o)
 {
 	if (path != NULL && source_trace(path, o, add_name, NULL) == -1)
-		return err_set(e, "cannot watch %s: out of memory or path too long", path);
-	return 0;
+		log_warnx("cannot watch %s: path too long or out of memory", path);
 }
 
-static int
-trace_lineage(const struct cert_source *s, struct err *e)
+static void
+trace_lineage(const struct cert_source *s)
 {
 	static const char *const files[] = { "cert.pem", "chain.pem", "fullchain.pem",
 	    "privkey.pem" };
@@ -106,10 +110,8 @@ trace_lineage(const struct cert_source *s, struct err *e)
 
 	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/%s", s->lineage, files[i]);
-		if (trace(path, &s->opts, e) == -1)
-			return -1;
+		trace(path, &s->opts);
 	}
-	return 0;
 }
 
 /*
@@ -188,22 +190,25 @@ watch_setup(const struct pushconf *c, struct err *e)
 {
 	const struct cert_source *s;
 	size_t i;
-	int rc = 0;
 
 	watch_close();
 	if (!inotifytools_initialize())
 		return err_set(e, "inotify: %s", strerror(inotifytools_error()));
 	inotify_cloexec();
 	ws.on = 1;
-	for (i = 0; rc == 0 && i < c->ncerts; i++) {
+	for (i = 0; i < c->ncerts; i++) {
 		s = &c->certs[i];
-		rc = s->lineage ? trace_lineage(s, e) : trace(s->cert, &s->opts, e) == -1 ||
-		    trace(s->key, &s->opts, e) == -1 || trace(s->chain, &s->opts, e) == -1 ?
-		    -1 : 0;
+		if (s->lineage != NULL)
+			trace_lineage(s);
+		else {
+			trace(s->cert, &s->opts);
+			trace(s->key, &s->opts);
+			trace(s->chain, &s->opts);
+		}
 	}
-	for (i = 0; rc == 0 && i < c->ndkims; i++)
-		rc = trace(c->dkims[i].key, &c->dkims[i].opts, e);
-	return rc == -1 ? -1 : watch_dirs(e);
+	for (i = 0; i < c->ndkims; i++)
+		trace(c->dkims[i].key, &c->dkims[i].opts);
+	return watch_dirs(e);
 }
 
 /* The table's entry for an event on a name in a watched directory, or NULL. */
