@@ -190,7 +190,7 @@ bundle_to_file(const struct pushconf *c, const char *name, const char *out)
 		return 1;
 	}
 	if ((sk = sig_load_secret(c->signing_key, &e)) == NULL ||
-	    serial_next(c->state_dir, now, &serial, &e) == -1 ||
+	    serial_next(c->state_dir, now, c->front_id, &serial, &e) == -1 ||
 	    build_bundle(c, t, sk, serial, now, &b, &e) == -1 ||
 	    file_write_atomic(out, b.data, b.len, geteuid(), getegid(), 0600, &e) == -1) {
 		log_warnx("bundle for %s: %s", name, e.msg);

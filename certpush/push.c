@@ -577,14 +577,13 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 	/* A dry run builds with the next serial but does not consume it. */
 	if (!o->retry && ((sk = sig_load_secret(c->signing_key, &e)) == NULL ||
 	    (o->dry_run ? serial_last(c->state_dir, &serial, &e) :
-	    serial_next(c->state_dir, now, &serial, &e)) == -1)) {
+	    serial_next(c->state_dir, now, c->front_id, &serial, &e)) == -1 ||
+	    (o->dry_run && serial_after(serial, now, c->front_id, &serial, &e) == -1))) {
 		log_warnx("%s", e.msg);
 		EVP_PKEY_free(sk);
 		free(j);
 		return 1;
 	}
-	if (o->dry_run)
-		serial = serial + 1 > (uint64_t)now ? serial + 1 : (uint64_t)now;
 	if (!o->retry)
 		collect_groups(c, j, n, now);
 	if (!o->retry && danehold_needed(c))

@@ -4,11 +4,12 @@
 
 #include "bundle.h"
 #include "pushconf.h"
+#include "serial.h"
 #include "yconf.h"
 
 static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
     "outbox_group", "quiet_period", "inconsistent_after", "concurrency",
-    "bundle_days", "certificates", "dkim", "targets", "ca_file", "dns", NULL };
+    "bundle_days", "front_id", "certificates", "dkim", "targets", "ca_file", "dns", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
     "chain", "names", "owner", "follow_symlinks", "dane", "next_key", NULL };
@@ -367,6 +368,21 @@ check_unique(struct yconf *y, const struct pushconf *c)
 	return 0;
 }
 
+/* front_id: absent means a single front and plain clock serials (-1). */
+static int
+load_front_id(struct yconf *y, yaml_node_t *root, struct pushconf *c)
+{
+	unsigned long id;
+
+	c->front_id = -1;
+	if (yconf_get(y, root, "front_id") == NULL)
+		return 0;
+	if (yconf_uint(y, root, "", "front_id", 0, SERIAL_FRONT_MAX, &id) == -1)
+		return -1;
+	c->front_id = (int)id;
+	return 0;
+}
+
 static int
 load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 {
@@ -379,7 +395,8 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	    &c->inconsistent_after) == -1 ||
 	    yconf_uint(y, root, "", "concurrency", 1, 256, &c->concurrency) == -1 ||
 	    yconf_uint(y, root, "", "bundle_days", 1, 3650, &c->bundle_days) == -1 ||
-	    yconf_str(y, root, "", "ca_file", &c->ca_file) == -1)
+	    yconf_str(y, root, "", "ca_file", &c->ca_file) == -1 ||
+	    load_front_id(y, root, c) == -1)
 		return -1;
 	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpush")) == NULL)
 		return err_set(y->e, "out of memory");

@@ -37,10 +37,44 @@ serial_last(const char *state_dir, uint64_t *out, struct err *e)
 	return 0;
 }
 
+/* Rounds *v up to the next number whose low bits are front_id. */
+static int
+align_front(uint64_t *v, int front_id)
+{
+	uint64_t add = ((uint64_t)front_id - (*v & SERIAL_FRONT_MAX)) & SERIAL_FRONT_MAX;
+
+	if (*v > UINT64_MAX - add)
+		return -1;
+	*v += add;
+	return 0;
+}
+
 int
-serial_next(const char *state_dir, time_t now, uint64_t *out, struct err *e)
+serial_after(uint64_t last, time_t now, int front_id, uint64_t *out,
+    struct err *e)
+{
+	uint64_t floor = now < 0 ? 0 : (uint64_t)now, next;
+
+	if (last == UINT64_MAX)
+		return err_set(e, "%" PRIu64 " is the last serial there is", last);
+	next = last + 1;
+	if (front_id >= 0) {
+		if (floor > (UINT64_MAX >> SERIAL_FRONT_BITS) ||
+		    align_front(&next, front_id) == -1)
+			return err_set(e, "no serial is left above %" PRIu64
+			    " for front_id %d", last, front_id);
+		floor = floor << SERIAL_FRONT_BITS | (uint64_t)front_id;
+	}
+	*out = next > floor ? next : floor;
+	return 0;
+}
+
+int
+serial_next(const char *state_dir, time_t now, int front_id, uint64_t *out,
+    struct err *e)
 {
 	char path[PATH_MAX], lockpath[PATH_MAX], text[32];
+	struct err why;
 	uint64_t last;
 	int lock, rc = -1;
 
@@ -54,15 +88,13 @@ serial_next(const char *state_dir, time_t now, uint64_t *out, struct err *e)
 		err_set(e, "lock %s: %s", lockpath, strerror(errno));
 		goto out;
 	}
+	snprintf(path, sizeof(path), "%s/serial", state_dir);
 	if (serial_last(state_dir, &last, e) == -1)
 		goto out;
-	if (last == UINT64_MAX) {
-		err_set(e, "%s/serial: %" PRIu64 " is the last serial there is",
-		    state_dir, last);
+	if (serial_after(last, now, front_id, out, &why) == -1) {
+		err_set(e, "%s: %s", path, why.msg);
 		goto out;
 	}
-	*out = last + 1 > (uint64_t)now ? last + 1 : (uint64_t)now;
-	snprintf(path, sizeof(path), "%s/serial", state_dir);
 	snprintf(text, sizeof(text), "%" PRIu64 "\n", *out);
 	rc = file_write_atomic(path, text, strlen(text), geteuid(), getegid(), 0600, e);
 out:

@@ -207,6 +207,10 @@ static const struct conf_case cases[] = {
 	    ":10:21: inconsistent_after: 0 is out of range (1 to 86400)" },
 	{ "push: concurrency 0", PUSH, PUSH_MIN "concurrency: 0\n",
 	    ":10:14: concurrency: 0 is out of range (1 to 256)" },
+	{ "push: front_id 16", PUSH, PUSH_MIN "front_id: 16\n",
+	    ":10:11: front_id: 16 is out of range (0 to 15)" },
+	{ "push: front_id negative", PUSH, PUSH_MIN "front_id: -1\n",
+	    ":10:11: front_id: \"-1\" is not a whole number" },
 	{ "push: timeout 0", PUSH, PUSH_HEAD PUSH_CERT SSH_TARGET("    timeout: 0\n"),
 	    ":12:14: targets[0].timeout: 0 is out of range (1 to 3600)" },
 	{ "push: unknown target type", PUSH, PUSH_HEAD PUSH_CERT
@@ -547,6 +551,7 @@ static const char good_push[] =
     "inconsistent_after: 120\n"
     "concurrency: 4\n"
     "bundle_days: 14\n"
+    "front_id: 3\n"
     "certificates:\n"
     "  - name: mail\n"
     "    cert: /etc/ssl/mail.crt\n"
@@ -597,6 +602,7 @@ test_good_push(void **state)
 	assert_int_equal(c.inconsistent_after, 120);
 	assert_int_equal(c.concurrency, 4);
 	assert_int_equal(c.bundle_days, 14);
+	assert_int_equal(c.front_id, 3);
 	assert_int_equal(c.ncerts, 2);
 	assert_int_equal(c.ndkims, 1);
 	assert_int_equal(c.ntargets, 2);
@@ -664,6 +670,7 @@ test_push_defaults(void **state)
 	assert_int_equal(c.inconsistent_after, 600);
 	assert_int_equal(c.concurrency, 16);
 	assert_int_equal(c.bundle_days, 30);
+	assert_int_equal(c.front_id, -1);	/* one front: plain clock serials */
 	assert_string_equal(c.targets[0].certpull_config, "/etc/certpull/certpull.yaml");
 	pushconf_free(&c);
 }

@@ -51,7 +51,7 @@ next(const char *sd, time_t now)
 	struct err e = { "" };
 	uint64_t s = 0;
 
-	if (serial_next(sd, now, &s, &e) == -1)
+	if (serial_next(sd, now, -1, &s, &e) == -1)
 		fail_msg("serial_next: %s", e.msg);
 	return s;
 }
@@ -171,7 +171,7 @@ test_corrupt(void **state)
 		    NULL), 0);
 		e.msg[0] = '\0';
 		s = 77;
-		if (serial_next(sd, 1000, &s, &e) != -1)
+		if (serial_next(sd, 1000, -1, &s, &e) != -1)
 			fail_msg("serial file \"%s\" accepted: next %" PRIu64, bad[i], s);
 		assert_true(e.msg[0] != '\0');
 		assert_true(tu_contains(e.msg, sd));
@@ -206,7 +206,7 @@ test_exhausted(void **state)
 	assert_true(next(sd, 1000) == UINT64_MAX);
 	assert_true(last(sd) == UINT64_MAX);
 	e.msg[0] = '\0';
-	assert_int_equal(serial_next(sd, 1000, &s, &e), -1);
+	assert_int_equal(serial_next(sd, 1000, -1, &s, &e), -1);
 	assert_true(tu_contains(e.msg, sd));
 	assert_true(last(sd) == UINT64_MAX);
 }
@@ -225,7 +225,7 @@ test_refuses_symlink_and_garbage(void **state)
 	snprintf(path, sizeof(path), "%s/serial", sd);
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(serial_last(sd, &s, &e), -1);
-	assert_int_equal(serial_next(sd, 1000, &s, &e), -1);
+	assert_int_equal(serial_next(sd, 1000, -1, &s, &e), -1);
 	/* A serial file too large to be a number. */
 	state_dir("huge", sd);
 	assert_int_equal(mkdir(sd, 0700), 0);
@@ -236,10 +236,82 @@ test_refuses_symlink_and_garbage(void **state)
 		assert_int_equal(tu_write(sd, "serial", text, sizeof(text), 0600, NULL), 0);
 	}
 	assert_int_equal(serial_last(sd, &s, &e), -1);
-	assert_int_equal(serial_next(sd, 1000, &s, &e), -1);
+	assert_int_equal(serial_next(sd, 1000, -1, &s, &e), -1);
 	/* A state folder that cannot be created. */
-	assert_int_equal(serial_next("/nonexistent-cp/state", 1000, &s, &e), -1);
+	assert_int_equal(serial_next("/nonexistent-cp/state", 1000, -1, &s, &e), -1);
 	assert_true(tu_contains(e.msg, "/nonexistent-cp/state"));
+}
+
+/* after(): serial_after, which must succeed. */
+static uint64_t
+after(uint64_t last, time_t now, int front_id)
+{
+	struct err e = { "" };
+	uint64_t s = 0;
+
+	if (serial_after(last, now, front_id, &s, &e) == -1)
+		fail_msg("serial_after(%" PRIu64 ", %lld, %d): %s", last,
+		    (long long)now, front_id, e.msg);
+	return s;
+}
+
+/*
+ * Two fronts with their own ids never hand out the same serial, whatever
+ * their last serials and clocks; each one's serials carry its id in the low
+ * four bits and follow the clock (now * 16 + id).
+ */
+static void
+test_front_ids(void **state)
+{
+	struct err e;
+	uint64_t a, b, s, prev;
+	time_t now;
+	int i;
+
+	(void)state;
+	assert_true(after(0, 1000, 0) == 16000);
+	assert_true(after(0, 1000, 3) == 16003);
+	assert_true(after(16003, 1000, 3) == 16019);	/* same second: next slot */
+	assert_true(after(16003, 1000, 5) == 16005);	/* another front, same second */
+	assert_true(after(16019, 1000, 2) == 16034);	/* above the other's last */
+	assert_true(after(16019, 999, 15) == 16031);	/* clock back: still up */
+	/* A single front's plain serial (no id) is below any id'd one. */
+	assert_true(after(1795290129, 1795290130, 0) == 1795290130ULL * 16);
+	assert_true(after(1795290129, 1795290130, -1) == 1795290130);
+	/* Both fronts in the same second, each from the other's last serial. */
+	for (i = 0, a = 0, prev = 0, now = 5000; i < 300; i++) {
+		now += i % 3 == 0;
+		a = after(prev, now, 0);
+		b = after(prev, now, 1);
+		assert_true(a != b);
+		assert_true((a & 15) == 0 && (b & 15) == 1);
+		assert_true(a > prev && b > prev);
+		assert_true(a >= (uint64_t)now * 16 && b >= (uint64_t)now * 16);
+		prev = i % 2 ? a : b;
+	}
+	/* No serial left: refused, never wrapped. */
+	assert_int_equal(serial_after(UINT64_MAX - 3, 0, 0, &s, &e), -1);
+	assert_int_equal(serial_after(UINT64_MAX, 0, -1, &s, &e), -1);
+	assert_int_equal(serial_after(0, (time_t)(UINT64_MAX >> 3), 1, &s, &e), -1);
+	assert_true(after(UINT64_MAX - 3, 0, 15) == UINT64_MAX);
+}
+
+/* The id is persisted through the serial file like a plain serial. */
+static void
+test_front_id_persists(void **state)
+{
+	char sd[TU_PATH_MAX];
+	struct err e = { "" };
+	uint64_t s;
+
+	(void)state;
+	state_dir("front", sd);
+	assert_int_equal(serial_next(sd, 1000, 7, &s, &e), 0);
+	assert_true(s == 16007);
+	assert_true(last(sd) == 16007);
+	assert_int_equal(serial_next(sd, 1000, 7, &s, &e), 0);
+	assert_true(s == 16023);
+	assert_true(last(sd) == 16023);
 }
 
 int
@@ -252,6 +324,8 @@ main(void)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_exhausted),
 		cmocka_unit_test(test_refuses_symlink_and_garbage),
+		cmocka_unit_test(test_front_ids),
+		cmocka_unit_test(test_front_id_persists),
 	};
 
 	return cmocka_run_group_tests_name("serial", tests, group_setup,
