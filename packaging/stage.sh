@@ -23,10 +23,7 @@ install -m 0644 conf/certpush.yaml "$dest/etc/certpush/certpush.yaml"
 # kind of file and command is there to adapt.
 install -m 0644 conf/certpull-mail.yaml "$dest/etc/certpull/certpull.yaml"
 install -d -m 0755 "$dest/usr/share/doc/certpull/examples"
-install -m 0644 conf/certpull-front.yaml conf/certpull-mail.yaml \
-	conf/certpull-backup.yaml conf/certpull-postgres.yaml conf/certpull-prosody.yaml \
-	conf/certpull-slapd.yaml conf/certpull-mariadb.yaml conf/certpull-nginx.yaml \
-	conf/certpull-chatmail.yaml "$dest/usr/share/doc/certpull/examples/"
+install -m 0644 conf/certpull-*.yaml "$dest/usr/share/doc/certpull/examples/"
 
 install -d -m 0755 "$dest/etc/letsencrypt/renewal-hooks/deploy"
 install -m 0755 packaging/certbot/certpush-deploy-hook \

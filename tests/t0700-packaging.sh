@@ -29,6 +29,16 @@ pkg_make () {
 		PKG_TMP="$TRASH/pkg" DIST="$TRASH/dist" RPMBUILD_OPTS=--nocheck "$@"
 }
 
+# with_examples PREFIX FILE: replace the line "@EXAMPLES@" of FILE with one
+# line PREFIX + name for each conf/certpull-*.yaml, the examples packaged.
+with_examples () {
+	local f
+	for f in "$SRC"/conf/certpull-*.yaml; do
+		echo "$1${f##*/}"
+	done >"$TRASH/.lib/examples" &&
+	sed -i -e "/^@EXAMPLES@\$/{r $TRASH/.lib/examples" -e "d}" "$2"
+}
+
 # deb_list DEB: "mode owner path" of every entry, sorted by path.
 deb_list () {
 	dpkg-deb -c "$1" >"$TRASH/.lib/deb-c" &&
@@ -113,15 +123,7 @@ test_expect_success DEBS 'certpull.deb: files, owners and modes' '
 	-rw-r--r-- root/root ./usr/share/doc/certpull/changelog.gz
 	-rw-r--r-- root/root ./usr/share/doc/certpull/copyright
 	drwxr-xr-x root/root ./usr/share/doc/certpull/examples/
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-backup.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-chatmail.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-front.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-mail.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-mariadb.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-nginx.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-postgres.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-prosody.yaml
-	-rw-r--r-- root/root ./usr/share/doc/certpull/examples/certpull-slapd.yaml
+	@EXAMPLES@
 	drwxr-xr-x root/root ./usr/share/lintian/
 	drwxr-xr-x root/root ./usr/share/lintian/overrides/
 	-rw-r--r-- root/root ./usr/share/lintian/overrides/certpull
@@ -132,6 +134,7 @@ test_expect_success DEBS 'certpull.deb: files, owners and modes' '
 	drwxr-xr-x root/root ./usr/share/man/man8/
 	-rw-r--r-- root/root ./usr/share/man/man8/certpull.8.gz
 	EOF
+	with_examples "-rw-r--r-- root/root ./usr/share/doc/certpull/examples/" expect &&
 	deb_list "$DEB_PULL" >actual &&
 	test_cmp expect actual
 '
@@ -152,9 +155,8 @@ test_expect_success DEBS 'the live examples are conf/certpush.yaml and conf/cert
 	dpkg-deb -x "$DEB_PULL" x-pull &&
 	test_cmp "$SRC/conf/certpush.yaml" x-push/etc/certpush/certpush.yaml &&
 	test_cmp "$SRC/conf/certpull-mail.yaml" x-pull/etc/certpull/certpull.yaml &&
-	for f in front mail backup postgres prosody slapd mariadb nginx chatmail; do
-		test_cmp "$SRC/conf/certpull-$f.yaml" \
-			"x-pull/usr/share/doc/certpull/examples/certpull-$f.yaml" || return 1
+	for f in "$SRC"/conf/certpull-*.yaml; do
+		test_cmp "$f" "x-pull/usr/share/doc/certpull/examples/${f##*/}" || return 1
 	done
 '
 
@@ -407,20 +409,13 @@ test_expect_success RPMS 'certpull.rpm: files, owners, modes, config files' '
 	-rwxr-xr-x root:root  /usr/sbin/certpull
 	-rw-r--r-- root:root d /usr/share/doc/certpull/README.md
 	drwxr-xr-x root:root  /usr/share/doc/certpull/examples
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-backup.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-chatmail.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-front.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-mail.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-mariadb.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-nginx.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-postgres.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-prosody.yaml
-	-rw-r--r-- root:root d /usr/share/doc/certpull/examples/certpull-slapd.yaml
+	@EXAMPLES@
 	-rw-r--r-- root:root d /usr/share/man/man5/certbundle.5.gz
 	-rw-r--r-- root:root d /usr/share/man/man5/certpull.yaml.5.gz
 	-rw-r--r-- root:root d /usr/share/man/man8/certpull.8.gz
 	drwx------ root:root  /var/lib/certpull
 	EOF
+	with_examples "-rw-r--r-- root:root d /usr/share/doc/certpull/examples/" expect &&
 	rpm_list "$RPM_PULL" >actual &&
 	test_cmp expect actual
 '
