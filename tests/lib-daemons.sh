@@ -375,3 +375,48 @@ nginx_reload () {
 nginx_stop () {
 	daemon_stop "nginx:$1"
 }
+
+# ---------------------------------------------------------------------------
+# Exim 4.96 (exim4-daemon-light), SMTP on 25 and 587 with STARTTLS; config
+# DIR/exim.conf, spool DIR/spool, logs DIR/log/.
+#
+# Facts: Debian's exim4-daemon-light conflicts with postfix, which the other
+# tests need, so packaging/install-deps.sh unpacks its .deb under $EXIM_ROOT
+# instead of installing it, and creates the Debian-exim user (the binary
+# looks it up before reading any config).  The daemon loads the
+# certificate and key again when the files change: no reload is needed; a
+# pair that does not match makes STARTTLS fail for new connections.
+
+EXIM_ROOT=${EXIM_ROOT:-/var/cache/certpush-tests/exim4}
+EXIM=$EXIM_ROOT/usr/sbin/exim4
+
+# exim_start NS DIR CERT KEY
+exim_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir" &&
+	install -d -o Debian-exim -g Debian-exim -m 0750 "$dir/spool" "$dir/log" || return 1
+	cat >"$dir/exim.conf" <<-EOF
+	primary_hostname = mail.example.com
+	spool_directory = $dir/spool
+	log_file_path = $dir/log/%slog
+	pid_file_path = $dir/exim.pid
+	exim_user = Debian-exim
+	exim_group = Debian-exim
+	daemon_smtp_ports = 25 : 587
+	tls_advertise_hosts = *
+	tls_certificate = $3
+	tls_privatekey = $4
+	acl_smtp_rcpt = acl_check_rcpt
+	begin acl
+	acl_check_rcpt:
+	  deny
+	EOF
+	"$EXIM" -C "$dir/exim.conf" -bV >"$dir/exim-bV.log" 2>&1 ||
+		{ svc_fail_ "exim: bad config" "$dir/exim-bV.log"; return 1; }
+	dmn_start_ exim "$ns" "$dir" "$dir/exim.out" 10 "25 587" \
+		"$EXIM" -C "$dir/exim.conf" -bdf
+}
+
+exim_stop () {
+	daemon_stop "exim:$1"
+}

@@ -4,8 +4,9 @@ test_description='STARTTLS endpoints against the real daemons
 One node per daemon, each in its own network namespace: pg (PostgreSQL,
 starttls postgres), mail (Dovecot: sieve and lmtp), chat (Prosody: xmpp and
 xmpp-server), ldap (slapd: ldap), ftp (vsftpd: ftp), sql (MariaDB:
-mysql) and web (nginx: plain TLS).  The certpull.yaml of pg, chat, ldap,
-sql and web is made from its conf/certpull-*.yaml example: only the paths, the key, the state folder,
+mysql), web (nginx: plain TLS) and mx (Exim: smtp).  The certpull.yaml
+of pg, chat, ldap, sql, web and mx is made from its conf/certpull-*.yaml
+example: only the paths, the key, the state folder,
 grace and the commands are replaced; files, owners, modes and endpoints
 are the example'\''s.  For each node: certpull installs a new leaf and its
 live check over the protocol passes; openssl s_client -starttls and
@@ -31,6 +32,11 @@ test -x "$CHECK_SSL_CERT" || skip_all "missing check_ssl_cert (monitoring-plugin
 NAMES=DNS:db.example.com,DNS:xmpp.example.com,DNS:ldap.example.com,DNS:mail.example.com
 NAMES=$NAMES,DNS:www.example.com
 NODES="pg mail chat ldap ftp sql web"
+# Exim, unpacked by packaging/install-deps.sh (it conflicts with postfix).
+if test -x "$EXIM" && getent passwd Debian-exim >/dev/null; then
+	test_set_prereq EXIM
+	NODES="$NODES mx"
+fi
 
 # The endpoints of each node: PORT/PROTOCOL[/SNI], as in its certpull.yaml.
 declare -A EPS=(
@@ -41,6 +47,7 @@ declare -A EPS=(
 	[ftp]="21/ftp"
 	[sql]="3306/mysql"
 	[web]="443/none/www.example.com"
+	[mx]="25/smtp/mail.example.com 587/smtp/mail.example.com"
 )
 
 # pull NODE [-c CONF] ARGS...: certpull inside NODE (its live checks go to
@@ -190,7 +197,8 @@ test_expect_success 'setup: CA, leaves, signing key, certpush.yaml' '
 			"$TRASH/src2/cert.pem" "$TRASH/src2/chain.pem" "$TRASH/src2/key.pem" &&
 		echo "targets:" &&
 		for t in pg:db mail:mail,other chat:xmpp ldap:ldap ftp:mail,other sql:db \
-			web:www,other; do
+			web:www,other mx:mail,other; do
+			case " $NODES " in *" ${t%%:*} "*) ;; *) continue ;; esac
 			node=${t%%:*} &&
 			push_target_local $node "${t#*:}" "$TRASH/$node/certpull.yaml" endpoints: &&
 			for ep in ${EPS[$node]}; do
@@ -216,6 +224,10 @@ $TRASH/chat/prosody/prosody.cfg.lua, check, config]" &&
 $TRASH/sql/mariadb/run/mysqld.sock, -u, root, -e, \"FLUSH SSL\"]" &&
 	nginx_argv="/usr/sbin/nginx, -p, $TRASH/web/nginx/, -c, $TRASH/web/nginx/nginx.conf" &&
 	from_example certpull-nginx.yaml web "[$nginx_argv, -s, reload]" "[$nginx_argv, -t, -q]" &&
+	if test_have_prereq EXIM; then
+		from_example certpull-exim.yaml mx "" "[$EXIM, -C, $TRASH/mx/exim/exim.conf, -bV]" &&
+		pull mx check-config
+	fi &&
 	for node in pg chat ldap sql web; do
 		pull $node check-config || return 1
 	done
@@ -256,6 +268,7 @@ test_expect_success 'setup: the daemons, serving leaf a' '
 	place mail a root:root 0600 &&
 	place ftp a root:root 0600 &&
 	place web a root:root 0600 &&
+	{ ! test_have_prereq EXIM || place mx a root:Debian-exim 0640; } &&
 	postgres_start pg "$TRASH/pg/postgres" $(tls_paths pg) &&
 	dovecot_mail_start mail "$TRASH/mail/dovecot" $(tls_paths mail) &&
 	prosody_start chat "$TRASH/chat/prosody" xmpp.example.com $(tls_paths chat) &&
@@ -267,6 +280,7 @@ test_expect_success 'setup: the daemons, serving leaf a' '
 	mariadb_sql "$TRASH/sql/mariadb" "CREATE USER certpush@'\''%'\'' ACCOUNT LOCK" &&
 	mariadb_sql "$TRASH/sql/mariadb" "CREATE USER session@'\''%'\'' IDENTIFIED BY '\''secret'\''" &&
 	nginx_start web "$TRASH/web/nginx" $(tls_paths web) &&
+	{ ! test_have_prereq EXIM || exim_start mx "$TRASH/mx/exim" $(tls_paths mx); } &&
 	for node in $NODES; do
 		serves $node a || return 1
 	done
@@ -435,6 +449,16 @@ test_expect_success 'nginx: a key of another certificate fails nginx -t, rolled 
 	broken_example web "/- path: .*\.key\$/,/mode:/s|item: www|item: other|" &&
 	install_broken web broken.yaml &&
 	grep "check" web/broken.out
+'
+
+test_expect_success EXIM 'exim: certpull installs, Exim serves the new leaf (no reload)' '
+	install_ok mx &&
+	grep "exim: updated" mx/install.out
+'
+
+test_expect_success EXIM 'exim: a key of another certificate is rolled back' '
+	broken_example mx "/- path: .*\.key\$/,/mode:/s|item: mail|item: other|" &&
+	install_broken mx broken.yaml
 '
 
 test_expect_success 'certpush audit reports the leaf each endpoint serves' '
