@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "audit_dane.h"
 #include "audit_push.h"
 #include "deliver.h"
 #include "fsutil.h"
@@ -505,6 +506,7 @@ audit_config(const struct audit_ctx *a, const struct pushconf *c, struct audit_l
 		audit_list_move(l, &pa.jobs[i].lines);
 	free(pa.jobs);
 	free(pa.refs);
+	audit_dane(a, c, l);
 }
 
 int

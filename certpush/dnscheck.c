@@ -209,12 +209,8 @@ dkim_published(const struct dnscheck *dc, const struct dkim_source *s, EVP_PKEY 
 	return 0;
 }
 
-/*
- * The current chain of certificate item, or the current key of DKIM
- * item, read, checked and parsed as a push reads them.  NULL with e set.
- */
-static STACK_OF(X509) *
-current_chain(const struct pushconf *c, const char *item, struct err *e)
+STACK_OF(X509) *
+dnscheck_current_chain(const struct pushconf *c, const char *item, struct err *e)
 {
 	char *items[1] = { (char *)item };
 	struct target t = { .name = (char *)"tlsa", .items = items, .nitems = 1 };
@@ -233,9 +229,9 @@ current_chain(const struct pushconf *c, const char *item, struct err *e)
 	return chain;
 }
 
-static EVP_PKEY *
-read_key(const char *path, const struct source_opts *o, const struct pushconf *c,
-    struct err *e)
+EVP_PKEY *
+dnscheck_read_key(const char *path, const struct source_opts *o,
+    const struct pushconf *c, struct err *e)
 {
 	struct source_guard *g = malloc(sizeof(*g));
 	struct source_rules r = { o, 1, g };
@@ -289,11 +285,11 @@ tlsa_cert(const struct pushconf *c, const struct cert_source *s,
 	size_t i, k;
 	int missing = 0;
 
-	if ((chain = current_chain(c, s->name, &e)) == NULL) {
+	if ((chain = dnscheck_current_chain(c, s->name, &e)) == NULL) {
 		log_warnx("tlsa: %s", e.msg);
 		return 1;
 	}
-	if (s->next_key != NULL && (next = read_key(s->next_key, &s->opts, c, &e)) == NULL)
+	if (s->next_key != NULL && (next = dnscheck_read_key(s->next_key, &s->opts, c, &e)) == NULL)
 		log_warnx("tlsa: certificate %s: next_key: %s", s->name, e.msg);
 	for (i = 0; i < s->ndane; i++) {
 		dane_qname(&s->dane[i], q, sizeof(q));
@@ -335,7 +331,7 @@ tlsa_dkim(const struct pushconf *c, const struct dkim_source *s,
 	struct err e;
 	int ok;
 
-	if ((key = read_key(s->key, &s->opts, c, &e)) == NULL) {
+	if ((key = dnscheck_read_key(s->key, &s->opts, c, &e)) == NULL) {
 		log_warnx("tlsa: dkim %s: %s", s->name, e.msg);
 		return 1;
 	}

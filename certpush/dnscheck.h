@@ -57,6 +57,16 @@ int	dane_published(const struct dnscheck *dc, const struct dane_name *d,
 int	dkim_published(const struct dnscheck *dc, const struct dkim_source *s,
 	    EVP_PKEY *key, char *why, size_t size);
 
+/*
+ * The current chain of certificate item, read, checked and parsed as a
+ * push reads it; a private key file (next_key, a DKIM key) read under the
+ * source rules.  NULL with e set.
+ */
+STACK_OF(X509) *dnscheck_current_chain(const struct pushconf *c, const char *item,
+	    struct err *e);
+EVP_PKEY *dnscheck_read_key(const char *path, const struct source_opts *o,
+	    const struct pushconf *c, struct err *e);
+
 /* certpush tlsa: prints the records to publish, and what DNS says. */
 int	dnscheck_tlsa_cmd(const struct pushconf *c);
 

@@ -35,6 +35,7 @@ enum audit_kind {
 	AUDIT_ENDPOINT,		/* a live TLS endpoint */
 	AUDIT_FILE,		/* a certificate of a file named on the command line */
 	AUDIT_CONFIG,		/* the configuration or an option could not be used */
+	AUDIT_DANE,		/* certpush: a key pinned in DNS (TLSA, DKIM TXT) */
 };
 
 enum audit_format { AUDIT_TABLE, AUDIT_JSON, AUDIT_PROMETHEUS, AUDIT_NAGIOS };

@@ -6,12 +6,14 @@ unbound (node resolver); certpush runs in node front and asks the resolver
 through libunbound, which validates from the zone'"'"'s DS itself.  Records are
 published mid-test (zone re-signed, nsd reloaded, unbound flushed).'
 . "$(dirname "$0")/lib.sh"
+. "$SRC/tests/lib-services.sh"
 . "$SRC/tests/lib-dns.sh"
 
 test_have_prereq ROOT || skip_all "needs root"
 test_have_prereq NETNS || skip_all "cannot create network namespaces"
 test_have_prereq BUILT || skip_all "build certpush and certpull first"
-for cmd in nsd nsd-control unbound unbound-control ldns-keygen ldns-signzone dig openssl; do
+for cmd in nsd nsd-control unbound unbound-control ldns-keygen ldns-signzone dig openssl \
+	postfix postconf jq opendkim; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
@@ -30,7 +32,8 @@ dane_conf () {
 	local head dkim=()
 	test -z "${DKIM:-}" || dkim=(--dkim $DKIM)
 	head=$(push_conf_head "${dkim[@]}" "dns:" "  trust_anchor: $DNS_ANCHOR" \
-		"  timeout: ${DNS_TIMEOUT:-10}" "  resolver: [${RESOLVER:-$DNS_RESOLVER}]" "$@") &&
+		"  timeout: ${DNS_TIMEOUT:-10}" "  resolver: [${RESOLVER:-$DNS_RESOLVER}]" \
+		"ca_file: $TRASH/ca/ca.crt" "$@") &&
 	head=${head%targets:} &&
 	# dane: goes into the certificate, before any dkim: list.
 	printf '%s' "${head%%dkim:*}" &&
@@ -41,7 +44,8 @@ dane_conf () {
 	EOF
 	case $head in *dkim:*) printf 'dkim:%s' "${head#*dkim:}" ;; esac &&
 	echo "targets:" &&
-	push_target_local front "www${DKIM:+, dkim}" "$TRASH/front/certpull.yaml"
+	push_target_local front "www${DKIM:+, dkim}" "$TRASH/front/certpull.yaml" \
+		${ENDPOINT:+"endpoints:" "  - { address: $ENDPOINT, port: 25, starttls: smtp }"}
 }
 
 test_expect_success 'setup: CA, leaf a, next key, signed zone, nsd and unbound' '
@@ -268,6 +272,73 @@ test_expect_success 'dkim: a new DKIM key whose TXT record is not published is h
 	push --now >out 2>err &&
 	cat out err &&
 	dkim_installed_is dkim2.key
+'
+
+# field JSON_FILE WHERE FIELD: one field of the audit line at WHERE.
+field () {
+	jq -r --arg w "$2" ".lines[] | select(.where == \$w) | .$3" "$1"
+}
+
+test_expect_success 'audit: Postfix on front serves the certificate certpull installs' '
+	FRONT=$(netns_addr front) &&
+	postfix_start front "$TRASH/pf" "$TRASH/front/site.pem" &&
+	postconf -c "$TRASH/pf/etc" -e "relay_domains = example.test" \
+		"transport_maps = inline:{ example.test = discard: }" &&
+	postfix_reload "$TRASH/pf" &&
+	{ pull_conf_head front "$TRASH/front/state" &&
+	  pull_files_service "$TRASH/front/site.pem" www key+chain 0600 postfix \
+		"reload: [/usr/sbin/postfix, -c, $TRASH/pf/etc, reload]" &&
+	  pull_files_service "$TRASH/front/dkim.private" dkim dkim 0600 dkim; } >front/certpull.yaml &&
+	ENDPOINT=$FRONT DKIM="$TRASH/src/dkim.key s1 example.test" dane_conf >certpush.yaml &&
+	push check-config &&
+	dns_publish "@ IN MX 10 mail" "mail IN A $FRONT"
+'
+
+test_expect_success 'audit: the served key matches a secure record; the old records are stale' '
+	test_expect_code 1 push audit --json >audit.json &&
+	jq . audit.json | grep -A3 dane &&
+	test "$(field audit.json "front/$FRONT:25 _25._tcp.mail.example.test." verdict)" = OK &&
+	test "$(field audit.json "front/$FRONT:25 _25._tcp.mail.example.test." note)" = \
+		"the served key matches a secure TLSA record" &&
+	test "$(field audit.json _25._tcp.mail.example.test. verdict)" = WARNING &&
+	field audit.json _25._tcp.mail.example.test. problems >problems &&
+	cat problems &&
+	test $(grep -o "stale record 3 1 1" problems | wc -l) = 4 &&
+	grep "stale record 3 1 1 ${hash_a:0:8}...: matches no current, next or served key, remove it" problems &&
+	! grep "${hash_e:0:8}" problems &&
+	test "$(field audit.json s1._domainkey.example.test. verdict)" = OK &&
+	test_expect_code 1 push audit --prometheus >prom &&
+	grep "^certpush_audit_verdict{kind=\"dane\",source=\"_25._tcp.mail.example.test.\",item=\"\"} 1$" prom &&
+	test_expect_code 1 push audit --nagios >nagios &&
+	cat nagios &&
+	grep "^CERTS WARNING - 0 critical, 1 warning" nagios
+'
+
+test_expect_success 'audit: once the stale records are removed, all dane lines are OK' '
+	dns_unpublish "$hash_a|$hash_b|$hash_c|$hash_d" &&
+	push audit --json >audit.json &&
+	test "$(field audit.json _25._tcp.mail.example.test. verdict)" = OK &&
+	test "$(field audit.json _25._tcp.mail.example.test. note)" = "secure, 1 record, none stale"
+'
+
+test_expect_success 'audit: a served key that matches no record is CRITICAL' '
+	make_cert ca x "DNS:mail.example.test" &&
+	install -m 0600 ca/x.pem front/site.pem &&
+	postfix_reload "$TRASH/pf" &&
+	test_expect_code 2 push audit --json >audit.json &&
+	test "$(field audit.json "front/$FRONT:25 _25._tcp.mail.example.test." verdict)" = CRITICAL &&
+	field audit.json "front/$FRONT:25 _25._tcp.mail.example.test." problems |
+		grep "^the served key matches no TLSA record: DANE senders refuse it; no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $(spki_sha256 ca/x.crt)$" &&
+	install -m 0600 ca/e.pem front/site.pem &&
+	postfix_reload "$TRASH/pf"
+'
+
+test_expect_success 'audit: a bogus TLSA RRset is CRITICAL' '
+	dns_break_signature _25._tcp.mail.example.test. TLSA &&
+	test_expect_code 2 push audit --json >audit.json &&
+	test "$(field audit.json _25._tcp.mail.example.test. verdict)" = CRITICAL &&
+	field audit.json _25._tcp.mail.example.test. problems | grep "^DNSSEC bogus: " &&
+	dns_reload_
 '
 
 test_done
