@@ -47,22 +47,7 @@ test_expect_success 'setup: CA, pebble and its DNS, certbot obtains a certificat
 	make_ca ca && make_cert ca localhost "DNS:localhost" &&
 	make_cert ca old "DNS:www.test" &&
 	netns_create front 1 && netns_create mail 2 &&
-	mkdir pebble &&
-	cat >pebble/config.json <<-EOF &&
-	{ "pebble": { "listenAddress": "127.0.0.1:14000",
-	  "managementListenAddress": "127.0.0.1:15000",
-	  "certificate": "$TRASH/ca/localhost.fullchain",
-	  "privateKey": "$TRASH/ca/localhost.key",
-	  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "",
-	  "externalAccountBindingRequired": false } }
-	EOF
-	DAEMON_NETNS=front daemon_start challtestsrv "" pebble-challtestsrv \
-		-dns01 127.0.0.1:8053 -http01 "" -https01 "" -tlsalpn01 "" \
-		-management 127.0.0.1:8055 -defaultIPv4 127.0.0.1 &&
-	DAEMON_NETNS=front daemon_start pebble "" env PEBBLE_VA_NOSLEEP=1 \
-		PEBBLE_WFE_NONCEREJECT=0 PEBBLE_VA_ALWAYS_VALID=1 \
-		pebble -config pebble/config.json -dnsserver 127.0.0.1:8053 &&
-	NETNS=front wait_for_port 127.0.0.1 14000 20 &&
+	pebble_start front ca &&
 	certbot_ certonly --agree-tos --register-unsafely-without-email -d www.test &&
 	test -L "$LE/live/www.test/cert.pem" &&
 	openssl x509 -in "$LE/live/www.test/cert.pem" -noout -subject
