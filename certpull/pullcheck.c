@@ -72,6 +72,8 @@ check_fetch(struct cfgreport *r, const struct fetch *f)
 {
 	struct err e;
 
+	if (f->ca_file != NULL)
+		cfgcheck_file_report(r, "fetch: ca_file", f->ca_file, 0, NULL);
 	if (f->host == NULL)
 		return;
 	cfgcheck_file_report(r, "fetch: identity", f->identity, 1, NULL);

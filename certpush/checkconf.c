@@ -122,5 +122,10 @@ checkconf_push(const struct pushconf *c, struct cfgreport *r)
 	}
 	for (i = 0; i < c->ndkims; i++)
 		missing(r, "dkim", c->dkims[i].name, c->dkims[i].key);
+	if (c->s3.endpoint != NULL) {
+		cfgcheck_file_report(r, "s3: credentials_file", c->s3.credentials_file, 1, NULL);
+		if (c->s3.ca_file != NULL)
+			cfgcheck_file_report(r, "s3: ca_file", c->s3.ca_file, 0, NULL);
+	}
 	return r->problems;
 }

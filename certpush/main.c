@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "dnscheck.h"
 #include "fsutil.h"
+#include "http.h"
 #include "log.h"
 #include "push.h"
 #include "pushconf.h"
@@ -316,6 +317,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push_opts po = { 0 };
+	struct err e;
 	const char *config = PUSHCONF_DEFAULT, *cmd;
 	int ch, verbose = 0, now = 0;
 
@@ -355,6 +357,11 @@ main(int argc, char **argv)
 	log_init("certpush", verbose);
 	if (libssh2_init(0) != 0) {
 		log_warnx("libssh2_init failed");
+		return 1;
+	}
+	/* Before any thread: the s3: uploads run in the push's pool. */
+	if (http_global_init(&e) == -1) {
+		log_warnx("%s", e.msg);
 		return 1;
 	}
 	if (now && optind == argc)

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pool.h"
 #include "push.h"
+#include "s3.h"
 #include "serial.h"
 #include "sig.h"
 #include "tstate.h"
@@ -144,6 +145,51 @@ settle_outbox(const struct pushconf *c, const char *name, struct err *e)
 	return 0;
 }
 
+/*
+ * A web server serving the outbox as a mirror (nginx) makes its ETag of
+ * the mtime in whole seconds and the size: a bundle replaced within the
+ * same second by one of the same size would keep its ETag, and nodes
+ * would get 304 for the new bundle.  So the staged file tmp gets an
+ * mtime at least one second past that of the bundle it replaces.
+ */
+static int
+newer_mtime(const char *tmp, const char *path, struct err *e)
+{
+	struct timespec ts[2];
+	struct stat old, st;
+
+	if (lstat(path, &old) == -1)
+		return 0;
+	if (lstat(tmp, &st) == -1)
+		return err_set(e, "%s: %s", tmp, strerror(errno));
+	if (st.st_mtim.tv_sec > old.st_mtim.tv_sec)
+		return 0;
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = old.st_mtim.tv_sec + 1;
+	ts[1].tv_nsec = 0;
+	if (utimensat(AT_FDCWD, tmp, ts, AT_SYMLINK_NOFOLLOW) == -1)
+		return err_set(e, "%s: set mtime: %s", tmp, strerror(errno));
+	return 0;
+}
+
+/* Stages the bundle, gives it a newer mtime, renames it over path. */
+static int
+publish_outbox(const char *path, const struct buf *b, gid_t gid, mode_t mode,
+    struct err *e)
+{
+	char tmp[PATH_MAX];
+
+	if (atomic_stage(path, b->data, b->len, geteuid(), gid, mode, tmp, sizeof(tmp),
+	    e) == -1)
+		return -1;
+	if (newer_mtime(tmp, path, e) == -1 || atomic_commit(tmp, path, e) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_outbox(const struct pushconf *c, const struct target *t, const struct buf *b,
     struct err *e)
@@ -167,7 +213,7 @@ write_outbox(const struct pushconf *c, const struct target *t, const struct buf 
 	bundle_rule(t, &gid, &mode);
 	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, t->name);
 	rc = settle_outbox(c, t->name, e) == -1 ? -1 :
-	    file_write_atomic(path, b->data, b->len, geteuid(), gid, mode, e);
+	    publish_outbox(path, b, gid, mode, e);
 	close(lock);
 	return rc;
 }
@@ -190,6 +236,8 @@ struct job {
 	int		 hold_failed;	/* a held item had nothing to fall back on */
 	struct err	 hold_err;
 	int		 idle;		/* held, and its bundle has that content already */
+	int		 s3;		/* 1 published to s3:, -1 failed, 0 not tried */
+	char		 s3_error[512];
 };
 
 static int
@@ -444,9 +492,11 @@ report_text(const struct job *j, size_t n, int to_log)
 		else {
 			changed_text(d, changed, sizeof(changed));
 			snprintf(line, sizeof(line), "%-16s %-10s serial %-12" PRIu64
-			    " %-8s %.2fs%s%s", d->t->name, delivery_result_name(d->result),
+			    " %-8s %.2fs%s%s%s%s", d->t->name, delivery_result_name(d->result),
 			    d->serial ? d->serial : j[i].serial, changed, d->ms / 1000.0,
-			    d->error[0] ? "  error: " : "", d->error);
+			    d->error[0] ? "  error: " : "", d->error,
+			    j[i].s3 == 1 ? "  s3: published" : j[i].s3 == -1 ?
+			    "  s3 error: " : "", j[i].s3_error);
 		}
 		if (i < n)
 			ok += d->result != DELIVERY_FAILED;
@@ -499,6 +549,11 @@ report_json(const struct job *j, size_t n)
 		json_kv_i64(&b, "ms", d->ms);
 		buf_add_u8(&b, ',');
 		json_kv_str(&b, "error", d->error[0] ? d->error : NULL);
+		buf_add_u8(&b, ',');
+		json_kv_str(&b, "s3", j[i].s3 == 1 ? "published" : j[i].s3 == -1 ?
+		    "failed" : NULL);
+		buf_add_u8(&b, ',');
+		json_kv_str(&b, "s3_error", j[i].s3_error[0] ? j[i].s3_error : NULL);
 		buf_add_u8(&b, '}');
 		ok += d->result != DELIVERY_FAILED;
 	}
@@ -510,6 +565,24 @@ report_json(const struct job *j, size_t n)
 	fwrite(b.data, 1, b.len, stdout);
 	fflush(stdout);
 	buf_free(&b);
+}
+
+/*
+ * The bucket gets the bundle the outbox holds, after the delivery: a
+ * failure is the target's "s3 error", and the delivery's result stands.
+ */
+static void
+publish_s3(const struct pushconf *c, struct job *j)
+{
+	struct err e;
+
+	if (s3_publish(&c->s3, j->d.t->name, &j->bundle, &e) == 0) {
+		j->s3 = 1;
+		return;
+	}
+	j->s3 = -1;
+	snprintf(j->s3_error, sizeof(j->s3_error), "%s", e.msg);
+	log_warnx("%s: %s", j->d.t->name, e.msg);
 }
 
 /* What the jobs of one push share. */
@@ -545,6 +618,8 @@ run_job(void *arg, size_t i)
 	prepare_job(r->c, r->sk, r->serial, r->o->retry, r->o->dry_run, j);
 	deliver(&j->d);
 	record(r->c, j, r->o->dry_run);
+	if (r->c->s3.endpoint != NULL && !r->o->dry_run && j->d.bundle != NULL)
+		publish_s3(r->c, j);
 }
 
 int
@@ -590,9 +665,13 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 		hold_jobs(c, sk, j, n, now, o->dry_run);
 	run = (struct push_run){ c, o, sk, serial, j };
 	pool_run(n, c->concurrency, run_job, &run);
-	/* A held key change is not done: exit 1 until it is delivered. */
+	/*
+	 * A held key change is not done: exit 1 until it is delivered.  A
+	 * failed s3: upload leaves the mirror behind: exit 1 too.
+	 */
 	for (i = 0; i < n; i++)
-		failed += j[i].d.result == DELIVERY_FAILED || j[i].holds.n > 0;
+		failed += j[i].d.result == DELIVERY_FAILED || j[i].holds.n > 0 ||
+		    j[i].s3 == -1;
 	if (o->json)
 		report_json(j, n);
 	else

@@ -9,7 +9,8 @@
 
 static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
     "outbox_group", "quiet_period", "inconsistent_after", "concurrency",
-    "bundle_days", "front_id", "certificates", "dkim", "targets", "ca_file", "dns", NULL };
+    "bundle_days", "front_id", "certificates", "dkim", "targets", "ca_file", "dns",
+    "s3", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
     "chain", "names", "owner", "follow_symlinks", "dane", "next_key", NULL };
@@ -521,7 +522,7 @@ load(const char *path, const char *text, size_t len, struct pushconf *c,
 		goto fail;
 	}
 	if (check_unique(&y, c) == -1 || check_fetch_groups(&y, root, c) == -1 ||
-	    load_dns(&y, root, c) == -1)
+	    load_dns(&y, root, c) == -1 || s3conf_load(&y, root, &c->s3) == -1)
 		goto fail;
 	for (size_t i = 0; i < c->ncerts; i++)
 		c->dns_checks |= c->certs[i].ndane > 0;
@@ -600,6 +601,7 @@ pushconf_free(struct pushconf *c)
 	for (i = 0; i < c->dns.nresolvers; i++)
 		free(c->dns.resolvers[i]);
 	free(c->dns.trust_anchor);
+	s3conf_free(&c->s3);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -11,6 +11,7 @@
 
 #include "dns.h"
 #include "err.h"
+#include "s3.h"
 #include "tlsprobe.h"
 
 #define PUSHCONF_DEFAULT	"/etc/certpush/certpush.yaml"
@@ -110,6 +111,7 @@ struct pushconf {
 	int			 dns_checks;	/* a dns: section or a dane: entry */
 	int			 dkim_checks;	/* a dns: section: DKIM keys checked */
 	struct dns_conf		 dns;
+	struct s3_conf		 s3;		/* s3.endpoint == NULL: no s3: section */
 	struct cert_source	*certs;
 	size_t			 ncerts;
 	struct dkim_source	*dkims;

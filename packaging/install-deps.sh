@@ -16,9 +16,13 @@ TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
 TEST_DAEMONS="postgresql dovecot-managesieved dovecot-lmtpd prosody slapd
       ldap-utils vsftpd mariadb-server mariadb-client monitoring-plugins-contrib
       bind9-host nginx-light libidn12"
+# tests/t0230-mirror.sh: nginx above serves the mirrors; the S3 bucket is
+# s3rver, which the test installs itself with npm when npm is there (it
+# skips the S3 part otherwise), behind a proxy checking SigV4 with botocore.
+TEST_S3="python3-botocore"
 PKG="debhelper dpkg-dev rpm lintian systemd rpmlint"
 
-want=$(echo $BUILD $TEST $TEST_DAEMONS $PKG)
+want=$(echo $BUILD $TEST $TEST_DAEMONS $TEST_S3 $PKG)
 
 # Exim's daemon package conflicts with postfix: tests/t0400-protocols.sh
 # runs it unpacked from its .deb (dependencies: libidn12 above, the rest is

@@ -77,3 +77,54 @@ mirror_log_count () {
 	awk -v u="$2" -v s="$3" '$2 == u && $3 == s { n++ } END { print n + 0 }' \
 		"$1/access.log" 2>/dev/null
 }
+
+# ---------------------------------------------------------------------------
+# An S3-compatible bucket: s3rver (npm), which checks the access key id but
+# not the signature, behind tests/s3-sigv4-proxy.py, which checks every
+# signed request's AWS Signature Version 4 with botocore (Debian's
+# python3-botocore) and serves HTTPS.  Access key id and secret: S3RVER
+# (s3rver's built-in account), region us-east-1.
+
+S3RVER_VERSION=3.7.1
+S3RVER_DIR=$SRC/tests/.cache/s3rver-$S3RVER_VERSION
+
+# s3rver_install: s3rver, pinned, from the npm registry into
+# tests/.cache/ (once; later runs reuse it).  Fails if npm or the registry
+# is not there: callers skip with the reason printed.
+s3rver_install () {
+	test -x "$S3RVER_DIR/node_modules/.bin/s3rver" && return 0
+	command -v npm >/dev/null || { echo "npm is not installed"; return 1; }
+	mkdir -p "$SRC/tests/.cache" &&
+	(
+		flock 9 &&
+		{ test -x "$S3RVER_DIR/node_modules/.bin/s3rver" ||
+		  timeout 300 npm install --no-audit --no-fund --no-save \
+			--prefix "$S3RVER_DIR" "s3rver@$S3RVER_VERSION" \
+			>"$TRASH/npm-s3rver.log" 2>&1; }
+	) 9>"$SRC/tests/.cache/s3rver.lock" ||
+		{ echo "npm install s3rver@$S3RVER_VERSION failed:"; tail -n 5 "$TRASH/npm-s3rver.log"; return 1; }
+}
+
+# s3_start NS DIR CERT KEY BUCKET: the bucket BUCKET over HTTPS on 443 of
+# node NS with CERT (leaf and chain) and KEY; data in DIR/data, one line
+# per request in DIR/requests.log: "METHOD PATH STATUS sigv4=ok|bad: WHY|none".
+s3_start () {
+	local ns=$1 dir=$2
+	svc_dir_ "$dir" && mkdir -p "$dir/data" || return 1
+	DAEMON_NETNS=$ns DAEMON_LOG=$dir/s3rver.log daemon_start "s3rver:$dir" "$dir/s3rver.pid" \
+		node "$S3RVER_DIR/node_modules/s3rver/bin/s3rver.js" -d "$dir/data" \
+		-a 127.0.0.1 -p 4568 --configure-bucket "$5" &&
+	svc_wait_ports_ "$ns" 20 4568 ||
+		{ svc_fail_ "s3rver did not start" "$dir/s3rver.log"; return 1; }
+	DAEMON_NETNS=$ns DAEMON_LOG=$dir/proxy.log daemon_start "s3proxy:$dir" "$dir/proxy.pid" \
+		/usr/bin/python3 "$SRC/tests/s3-sigv4-proxy.py" --listen 0.0.0.0:443 \
+		--cert "$3" --key "$4" --upstream 127.0.0.1:4568 --access-key S3RVER \
+		--secret S3RVER --region us-east-1 --log "$dir/requests.log" &&
+	svc_wait_ports_ "$ns" 10 443 ||
+		{ svc_fail_ "the SigV4 proxy did not start" "$dir/proxy.log"; return 1; }
+}
+
+# s3_log_count DIR LINE: how many requests.log lines are exactly LINE.
+s3_log_count () {
+	grep -cxF -- "$2" "$1/requests.log" 2>/dev/null || true
+}

@@ -54,6 +54,15 @@ fetch_conf () {
 	} >node1/certpull.yaml
 }
 
+# push_conf [LINE...]: certpush.yaml: the outbox, each LINE (such as an s3:
+# section), and the targets: node1 (whose bundle the front installs in
+# front/, for the push to succeed; nogroup reads it, for nginx) and other.
+push_conf () {
+	push_conf_head "outbox: $TRASH/outbox" "$@" &&
+	push_target_local node1 www "$TRASH/front/certpull.yaml" "fetch_group: nogroup" &&
+	push_target_local other www
+}
+
 installed_serial () {
 	pull node1 status --json | sed -n 's/^{"node":"[^"]*","serial":\([0-9]*\).*/\1/p'
 }
@@ -70,19 +79,20 @@ test_expect_success 'setup: CA, keys, leaves, the mirror, node1' '
 		make_cert ca $leaf "DNS:www.test" >/dev/null || return 1
 	done &&
 	push_keys &&
-	{
-		push_conf_head "outbox: $TRASH/outbox" &&
-		push_target_local node1 www &&
-		push_target_local other www
-	} >certpush.yaml &&
-	netns_create mirror 1 && netns_create node1 2 &&
+	push_conf >certpush.yaml &&
+	netns_create mirror 1 && netns_create node1 2 && netns_create front 3 &&
 	M=$(netns_addr mirror) &&
 	make_cert ca mirror "IP:$M" >/dev/null &&
 	mirror_start mirror "$TRASH/mirror" "$TRASH/www" "$TRASH/ca/mirror.fullchain" \
 		"$TRASH/ca/mirror.key" &&
 	good="https://$M/good/{node}.bundle" &&
 	fetch_conf "$good" "ca_file: $TRASH/ca/ca.crt" &&
-	pull node1 check-config
+	pull node1 check-config &&
+	mkdir front &&
+	{
+		pull_conf_head node1 "$TRASH/front/state" &&
+		pull_files_service "$TRASH/front/site.pem" www haproxy 0600
+	} >front/certpull.yaml
 '
 
 test_expect_success 'certpull fetch installs the bundle a mirror serves' '
@@ -170,6 +180,95 @@ test_expect_success 'http:// and other schemes are refused by check-config' '
 	fetch_conf "http://$M/good/{node}.bundle" &&
 	test_must_fail pull node1 check-config 2>err &&
 	grep "fetch.urls: \"http://$M/good/{node}.bundle\" is not an https:// URL" err
+'
+
+test_expect_success 'certpush publishes to the outbox with a newer mtime: nginx serves it, a node fetches it' '
+	source_leaf ca a &&
+	ln -s "$TRASH/outbox" www/outbox &&
+	fetch_conf "https://$M/outbox/{node}.bundle" "ca_file: $TRASH/ca/ca.crt" &&
+	push --now --target node1 >out &&
+	cat out &&
+	test "$(stat -c %a:%G outbox/node1.bundle)" = 640:nogroup &&
+	pull node1 fetch >out &&
+	cat out &&
+	grep "^https://$M/outbox/node1.bundle: installed serial" out &&
+	test_expect_code 2 pull node1 fetch
+'
+
+# Same leaf, same size: only the serial differs.  nginx would keep the ETag
+# of a bundle replaced within the same second; an mtime in the future shows
+# the new one is always later.  The node downloads it (no 304): same files.
+test_expect_success 'a bundle replacing one of the same second or later gets a strictly newer mtime (nginx ETag)' '
+	touch -d "@$(($(date +%s) + 3600))" outbox/node1.bundle &&
+	old=$(stat -c %Y outbox/node1.bundle) &&
+	size=$(stat -c %s outbox/node1.bundle) &&
+	push --now --target node1 >out &&
+	cat out &&
+	stat -c "%s %Y (was $size $old)" outbox/node1.bundle &&
+	test "$(stat -c %s outbox/node1.bundle)" = "$size" &&
+	test "$(stat -c %Y outbox/node1.bundle)" -gt "$old" &&
+	test_expect_code 2 pull node1 fetch >out &&
+	cat out &&
+	grep "^https://$M/outbox/node1.bundle: unchanged, serial $(serial_of outbox/node1.bundle)" out
+'
+
+test_expect_success 'setup: an S3-compatible bucket (s3rver behind a SigV4-checking proxy)' '
+	if s3rver_install >s3rver-install.out 2>&1 && test -x /usr/bin/python3 &&
+	   /usr/bin/python3 -c "import botocore" 2>/dev/null; then
+		test_set_prereq S3
+	else
+		say "no S3 server: $(cat s3rver-install.out) (python3-botocore: needs /usr/bin/python3 with botocore)"
+	fi
+'
+
+test_expect_success S3 'setup: the bucket runs, certpush.yaml has an s3: section' '
+	netns_create s3 4 && S=$(netns_addr s3) &&
+	make_cert ca s3 "IP:$S" >/dev/null &&
+	s3_start s3 "$TRASH/s3" "$TRASH/ca/s3.fullchain" "$TRASH/ca/s3.key" certpush &&
+	(umask 077 && printf "[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n" \
+		>keys/s3.credentials) &&
+	push_conf "s3:" "  endpoint: https://$S/" "  bucket: certpush" "  region: us-east-1" \
+		"  prefix: bundles/" "  credentials_file: $TRASH/keys/s3.credentials" \
+		"  ca_file: $TRASH/ca/ca.crt" >certpush.yaml &&
+	push check-config
+'
+
+test_expect_success S3 'certpush PUTs each bundle to the bucket with a valid SigV4; a node fetches it from there' '
+	source_leaf ca b &&
+	push --now --target node1 >out &&
+	cat out &&
+	grep "^node1 .* installed .*  s3: published$" out &&
+	test "$(s3_log_count s3 "PUT /certpush/bundles/node1.bundle 200 sigv4=ok")" = 1 &&
+	fetch_conf "https://$S/certpush/bundles/{node}.bundle" "ca_file: $TRASH/ca/ca.crt" &&
+	pull node1 fetch >out &&
+	cat out &&
+	grep "^https://$S/certpush/bundles/node1.bundle: installed serial $(serial_of outbox/node1.bundle)" out &&
+	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/b.crt)" &&
+	test_expect_code 2 pull node1 fetch >out &&
+	grep "not modified" out &&
+	test "$(s3_log_count s3 "GET /certpush/bundles/node1.bundle 304 sigv4=none")" = 1
+'
+
+test_expect_success S3 'a wrong secret: the bucket refuses the signature, the delivery stands, exit 1' '
+	test_when_finished "cp keys/s3.credentials.good keys/s3.credentials" &&
+	cp -p keys/s3.credentials keys/s3.credentials.good &&
+	sed -i "s/^aws_secret_access_key = .*/aws_secret_access_key = WRONG/" keys/s3.credentials &&
+	test_expect_code 1 push --now --target node1 --json >out &&
+	cat out &&
+	grep "\"result\":\"\(installed\|unchanged\)\"" out &&
+	grep "\"s3\":\"failed\"" out &&
+	grep "\"s3_error\":\"s3 PUT https://$S/certpush/bundles/node1.bundle: HTTP 403: .*SignatureDoesNotMatch" out &&
+	test "$(s3_log_count s3 "PUT /certpush/bundles/node1.bundle 403 sigv4=bad: signature mismatch")" = 1
+'
+
+test_expect_success S3 'a credentials file others can read is refused before any request' '
+	test_when_finished "chmod 0600 keys/s3.credentials" &&
+	chmod 0644 keys/s3.credentials &&
+	n=$(wc -l <s3/requests.log) &&
+	test_expect_code 1 push --now --target node1 >out &&
+	cat out &&
+	grep "^node1 .* \(installed\|unchanged\) .*  s3 error: .*keys/s3.credentials: holds a secret but has mode 0644" out &&
+	test "$(wc -l <s3/requests.log)" = "$n"
 '
 
 test_done

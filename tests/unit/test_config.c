@@ -291,6 +291,32 @@ static const struct conf_case cases[] = {
 	    "node needs a fetch account of its own, or it can read the other's keys" },
 
 	/* ---- certpull.yaml ---- */
+	{ "push: s3 without credentials_file", PUSH, PUSH_MIN
+	    "s3:\n  endpoint: https://s3.example\n  region: us-east-1\n",
+	    ":11:3: s3: missing required key \"credentials_file\"" },
+	{ "push: s3 endpoint over http", PUSH, PUSH_MIN "s3:\n  endpoint: http://s3.example\n"
+	    "  region: us-east-1\n  credentials_file: /c\n",
+	    ":11:13: s3.endpoint: \"http://s3.example\" is not an https:// URL without query" },
+	{ "push: s3 endpoint with a query", PUSH, PUSH_MIN "s3:\n  endpoint: https://s3/?a\n"
+	    "  region: us-east-1\n  credentials_file: /c\n",
+	    ":11:13: s3.endpoint: \"https://s3/?a\" is not an https:// URL without query" },
+	{ "push: s3 bucket with capitals", PUSH, PUSH_MIN "s3:\n  endpoint: https://s3\n"
+	    "  bucket: Bundles\n  region: us-east-1\n  credentials_file: /c\n",
+	    ":12:11: s3.bucket: \"Bundles\" is not a bucket name (3 to 63 of a-z, 0-9, "
+	    "'.', '-')" },
+	{ "push: s3 region with a slash", PUSH, PUSH_MIN "s3:\n  endpoint: https://s3\n"
+	    "  region: us/east\n  credentials_file: /c\n",
+	    ":12:11: s3.region: \"us/east\" is not a region name (a-z, 0-9, '-')" },
+	{ "push: s3 prefix climbing", PUSH, PUSH_MIN "s3:\n  endpoint: https://s3\n"
+	    "  region: r\n  prefix: a/../b/\n  credentials_file: /c\n",
+	    ":13:11: s3.prefix: \"a/../b/\": a prefix has at most 200 of A-Z, a-z, 0-9, "
+	    "'.', '_', '-', '/', no leading '/', no \"//\" or \"..\"" },
+	{ "push: s3 relative credentials_file", PUSH, PUSH_MIN "s3:\n  endpoint: https://s3\n"
+	    "  region: r\n  credentials_file: s3.cred\n",
+	    ":13:21: s3.credentials_file: \"s3.cred\" must be absolute" },
+	{ "push: s3 unknown key", PUSH, PUSH_MIN "s3:\n  endpoint: https://s3\n"
+	    "  region: r\n  credentials_file: /c\n  secret: x\n",
+	    ":14:3: s3: unknown key \"secret\"" },
 	{ "pull: YAML syntax error", PULL, "node: mail\nservices: [\n",
 	    ":3:1: YAML syntax error: ..." },
 	{ "pull: tab indentation", PULL, "node: mail\nservices:\n\t- name: x\n",
