@@ -2,7 +2,7 @@
 # tests/lib-daemons.sh: the other TLS daemons of a mail and web estate, for
 # the STARTTLS protocols of certpull's and certpush's endpoints: PostgreSQL,
 # Dovecot's ManageSieve and LMTP, Prosody, OpenLDAP slapd, vsftpd and
-# MariaDB.  Source after lib.sh and lib-services.sh, whose conventions hold
+# MariaDB; and nginx and Exim for their service profiles.  Source after lib.sh and lib-services.sh, whose conventions hold
 # here too: every instance lives in DIR under $TRASH, NS is a node made by
 # netns_create, each *_start waits (bounded) for its ports and registers its
 # stop at exit, prints the log tails on failure and returns 1; each *_reload
@@ -294,7 +294,7 @@ vsftpd_restart () {
 # DIR/mariadb.log.
 #
 # Facts: the server speaks first (handshake v10 with CLIENT_SSL), the
-# client asks for TLS with a 32-byte SSLRequest packet.  "FLUSH SSL" makes
+# client asks for TLS with an SSLRequest packet (36 bytes).  "FLUSH SSL" makes
 # it load the files again; open sessions survive; a key it cannot use
 # fails FLUSH SSL (rc 1) and keeps the old certificate.  The key must be
 # readable by mysql.  root@localhost logs in through the socket as root.
