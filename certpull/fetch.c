@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "log.h"
+#include "state.h"
 
 #define VALIDATORS_MAX	(HTTP_URL_MAX + HTTP_ETAG_MAX + 64)
 
@@ -60,11 +62,13 @@ validators_path(const char *state_dir, const char *url, char *path, size_t size)
 }
 
 /*
- * The validators kept for url; none (an unconditional GET) if the file
- * is missing, unreadable, for another URL or not in our format.
+ * The validators kept for url, and the serial of the bundle they belong
+ * to; none (an unconditional GET) if the file is missing, unreadable,
+ * for another URL or not in our format.
  */
 static void
-validators_load(const char *state_dir, const char *url, struct http_validators *v)
+validators_load(const char *state_dir, const char *url, struct http_validators *v,
+    unsigned long long *serial)
 {
 	char path[PATH_MAX], text[VALIDATORS_MAX + 1], u[HTTP_URL_MAX + 1];
 	char etag[HTTP_ETAG_MAX + 1];
@@ -74,14 +78,17 @@ validators_load(const char *state_dir, const char *url, struct http_validators *
 
 	v->etag[0] = '\0';
 	v->last_modified = -1;
+	*serial = 0;
 	if (validators_path(state_dir, url, path, sizeof(path)) == -1 ||
 	    access(path, F_OK) == -1 || file_read(path, VALIDATORS_MAX, &b, &e) == -1)
 		return;
 	snprintf(text, sizeof(text), "%.*s", (int)b.len, (char *)b.data);
 	buf_free(&b);
-	if (sscanf(text, "url %1024s\netag %128s\nmodified %lld\n", u, etag, &mtime) != 3 ||
-	    strcmp(u, url) != 0)
+	if (sscanf(text, "url %1024s\netag %128s\nmodified %lld\nserial %llu\n", u, etag,
+	    &mtime, serial) != 4 || strcmp(u, url) != 0) {
+		*serial = 0;
 		return;
+	}
 	if (strcmp(etag, "-") != 0)
 		snprintf(v->etag, sizeof(v->etag), "%s", etag);
 	v->last_modified = mtime < 0 ? -1 : mtime;
@@ -90,7 +97,7 @@ validators_load(const char *state_dir, const char *url, struct http_validators *
 /* Keeps the validators of the bundle url gave.  0, or -1 with e set. */
 static int
 validators_save(const char *state_dir, const char *url, const struct http_validators *v,
-    struct err *e)
+    uint64_t serial, struct err *e)
 {
 	char path[PATH_MAX], text[VALIDATORS_MAX + 1];
 
@@ -102,8 +109,8 @@ validators_save(const char *state_dir, const char *url, const struct http_valida
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return err_set(e, "%s: %s", path, strerror(errno));
 	path[strlen(path)] = '/';
-	snprintf(text, sizeof(text), "url %s\netag %s\nmodified %lld\n", url,
-	    v->etag[0] ? v->etag : "-", v->last_modified);
+	snprintf(text, sizeof(text), "url %s\netag %s\nmodified %lld\nserial %llu\n", url,
+	    v->etag[0] ? v->etag : "-", v->last_modified, (unsigned long long)serial);
 	return file_write_atomic(path, text, strlen(text), geteuid(), getegid(), 0600, e);
 }
 
@@ -114,6 +121,30 @@ refused_bundle(const struct outcome *o)
 	return o->result == INSTALL_FAILED && strncmp(o->step, "verify:", 7) == 0;
 }
 
+/*
+ * A 304: the mirror still serves the bundle of serial had.  Unchanged if
+ * it is at least as new as the installed one; if the node has a newer
+ * one since (pushed, or from another mirror), the mirror is behind: it
+ * is reported, and the next one tried.
+ */
+static enum fetch_result
+not_modified(const struct pullconf *c, const char *url, unsigned long long had)
+{
+	struct pullstate st;
+	struct err e;
+
+	if (pullstate_load(c->state_dir, &st, &e) == -1) {
+		log_warnx("fetch: %s", e.msg);
+		return FETCH_NONE;
+	}
+	if (st.have && had < st.serial) {
+		log_warnx("fetch: mirror %s: not modified since serial %llu, older than "
+		    "the installed serial %llu", url, had, (unsigned long long)st.serial);
+		return FETCH_NONE;
+	}
+	return FETCH_NOT_MODIFIED;
+}
+
 /* One mirror: 304, a bundle through install_bundle, or a failure (logged). */
 static enum fetch_result
 fetch_one(const struct pullconf *c, const char *url, struct outcome *o)
@@ -121,18 +152,19 @@ fetch_one(const struct pullconf *c, const char *url, struct outcome *o)
 	struct http_opts opts = { c->fetch.ca_file, (unsigned)c->fetch.timeout * 1000,
 	    BUNDLE_MAX_SIZE };
 	struct http_validators v;
+	unsigned long long had;
 	struct buf data = { 0 };
 	enum http_result r;
 	struct err e;
 
-	validators_load(c->state_dir, url, &v);
+	validators_load(c->state_dir, url, &v, &had);
 	r = http_get(url, &opts, &v, &data, &e);
 	if (r == HTTP_FAILED) {
 		log_warnx("fetch: mirror %s: %s", url, e.msg);
 		return FETCH_NONE;
 	}
 	if (r == HTTP_NOT_MODIFIED)
-		return FETCH_NOT_MODIFIED;
+		return not_modified(c, url, had);
 	install_bundle(c, data.data, data.len, o);
 	buf_free(&data);
 	if (refused_bundle(o)) {
@@ -141,7 +173,8 @@ fetch_one(const struct pullconf *c, const char *url, struct outcome *o)
 		return FETCH_NONE;
 	}
 	/* Only a bundle now installed makes the next GET conditional. */
-	if (o->result != INSTALL_FAILED && validators_save(c->state_dir, url, &v, &e) == -1)
+	if (o->result != INSTALL_FAILED &&
+	    validators_save(c->state_dir, url, &v, o->serial, &e) == -1)
 		log_warnx("fetch: mirror %s: %s (the next fetch downloads again)", url,
 		    e.msg);
 	return FETCH_DONE;

@@ -3,8 +3,9 @@
  * order, "{node}" replaced by this node's name; a conditional GET with
  * the validators (ETag, Last-Modified) of the last bundle that URL gave
  * and that was installed or already installed, kept in
- * STATE_DIR/mirrors/; the body verified and installed exactly as a
- * pushed bundle.  A mirror that fails, or whose bundle does not verify
+ * STATE_DIR/mirrors/ with that bundle's serial; the body verified and
+ * installed exactly as a pushed bundle.  A 304 is "unchanged" unless the
+ * node installed a newer bundle since: then that mirror is behind.  A mirror that fails, or whose bundle does not verify
  * (garbage, another node's, older than the installed one), is reported
  * and the next one tried.
  */

@@ -7,7 +7,8 @@ ca_file).  The first fetch installs; the next one is a conditional GET
 answered 304 (exit 2, nothing touched).  Hostile mirrors listed first
 (garbage, another node'"'"'s bundle, an older bundle, a body over the
 1 MiB cap with and without Content-Length, a redirect, a trickle) are
-each refused with their reason, and the next mirror is used.  A
+each refused with their reason, and the next mirror is used; so is a
+mirror answering 304 for a bundle older than one installed since.  A
 pinned CA the mirror does not chain to is refused, and so is the test
 CA when no ca_file is given (the system store does not know it).'
 . "$(dirname "$0")/lib.sh"
@@ -60,22 +61,23 @@ fetch_conf () {
 push_conf () {
 	push_conf_head "outbox: $TRASH/outbox" "$@" &&
 	push_target_local node1 www "$TRASH/front/certpull.yaml" "fetch_group: nogroup" &&
-	push_target_local other www
+	push_target_local other www "$TRASH/front/other.yaml"
 }
 
 installed_serial () {
 	pull node1 status --json | sed -n 's/^{"node":"[^"]*","serial":\([0-9]*\).*/\1/p'
 }
 
-# serial_of FILE: the serial certpull verify reads in a bundle.
+# serial_of FILE: a bundle's serial, the u64 after the 24-byte header,
+# type and version (certbundle(5)), read whether the node would take it or not.
 serial_of () {
-	pull node1 verify "$1" | sed -n 's/.*: valid: serial \([0-9]*\) .*/\1/p'
+	printf "%d\n" "0x$(od -An -tx1 -j28 -N8 "$1" | tr -d " \n")"
 }
 
 test_expect_success 'setup: CA, keys, leaves, the mirror, node1' '
 	make_ca ca && make_ca ca2 &&
 	mkdir -m 0700 keys src state && mkdir bundles node1 www &&
-	for leaf in a b c d; do
+	for leaf in a b c d e f; do
 		make_cert ca $leaf "DNS:www.test" >/dev/null || return 1
 	done &&
 	push_keys &&
@@ -92,7 +94,11 @@ test_expect_success 'setup: CA, keys, leaves, the mirror, node1' '
 	{
 		pull_conf_head node1 "$TRASH/front/state" &&
 		pull_files_service "$TRASH/front/site.pem" www haproxy 0600
-	} >front/certpull.yaml
+	} >front/certpull.yaml &&
+	{
+		pull_conf_head other "$TRASH/front/other-state" &&
+		pull_files_service "$TRASH/front/other.pem" www haproxy 0600
+	} >front/other.yaml
 '
 
 test_expect_success 'certpull fetch installs the bundle a mirror serves' '
@@ -161,6 +167,18 @@ test_expect_success 'every mirror hostile: exit 1, nothing changed' '
 	grep "no mirror gave a bundle that verifies" err &&
 	test_cmp installed.before node1/state/installed &&
 	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/d.crt)"
+'
+
+test_expect_success 'a mirror answering 304 with a bundle older than the installed one is behind: the next is used' '
+	bundle e && pull node1 install bundles/e.bundle &&
+	bundle f && publish f good2 &&
+	fetch_conf "$good https://$M/good2/{node}.bundle" "ca_file: $TRASH/ca/ca.crt" &&
+	n=$(mirror_log_count mirror /good/node1.bundle 304) &&
+	pull node1 fetch >out 2>err &&
+	cat out err &&
+	wait_until_ 5 eval "test \"\$(mirror_log_count mirror /good/node1.bundle 304)\" = $((n + 1))" &&
+	grep "good/node1.bundle: not modified since serial $(serial_of bundles/d.bundle), older than the installed serial $(serial_of bundles/e.bundle)" err &&
+	grep "^https://$M/good2/node1.bundle: installed serial $(serial_of bundles/f.bundle)" out
 '
 
 test_expect_success 'a pinned CA the mirror does not chain to is refused' '
