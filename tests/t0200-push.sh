@@ -222,9 +222,10 @@ test_expect_success 'the outbox: 0711, the bundle of a fetching node 0640 to its
 	done
 '
 
-test_expect_success 'certpull fetch brings a node that missed a push up to date (SFTP)' '
+test_expect_success 'certpull fetch brings a node that missed a push up to date (SFTP after a mirror that fails)' '
 	cat >>backup2/certpull.yaml <<-EOF &&
 	fetch:
+	  urls: ["https://127.0.0.1:1/{node}.bundle"]
 	  host: $(netns_addr front)
 	  port: 2222
 	  user: ${FETCH_USER[backup2]}
@@ -238,8 +239,9 @@ test_expect_success 'certpull fetch brings a node that missed a push up to date 
 	test_expect_code 1 push --now >out &&
 	grep "^backup2 .*failed" out &&
 	serves backup2 d &&
-	pull backup2 fetch >out &&
-	cat out &&
+	pull backup2 fetch >out 2>err &&
+	cat out err &&
+	grep "^certpull: fetch: mirror https://127.0.0.1:1/backup2.bundle: " err &&
 	grep "fetch: installed serial" out &&
 	serves backup2 e &&
 	test_expect_code 2 pull backup2 fetch
