@@ -76,7 +76,7 @@ out:
 	return sk;
 }
 
-static void
+void
 keyid_of(const uint8_t raw[SIG_PUB_LEN], uint8_t id[SIG_KEYID_LEN])
 {
 	uint8_t md[SHA256_DIGEST_LENGTH];
@@ -97,43 +97,58 @@ sig_pubkey_of(EVP_PKEY *sk, struct pubkey *out, struct err *e)
 }
 
 void
+key32_format(const char *prefix, const uint8_t raw[32], char *out)
+{
+	size_t n = strlen(prefix);
+
+	memcpy(out, prefix, n);
+	EVP_EncodeBlock((unsigned char *)out + n, raw, 32);
+}
+
+void
 sig_pubkey_format(const struct pubkey *pk, char out[SIG_PUBTEXT_MAX])
 {
-	memcpy(out, PUB_PREFIX, strlen(PUB_PREFIX));
-	EVP_EncodeBlock((unsigned char *)out + strlen(PUB_PREFIX), pk->raw, SIG_PUB_LEN);
+	key32_format(PUB_PREFIX, pk->raw, out);
 }
 
 int
-sig_pubkey_parse(const char *text, struct pubkey *out, struct err *e)
+key32_parse(const char *prefix, const char *text, uint8_t raw[32], struct err *e)
 {
-	unsigned char raw[PUB_B64_LEN];
+	unsigned char dec[PUB_B64_LEN];
 	char canon[SIG_PUBTEXT_MAX];
-	struct pubkey pk;
 	const char *b64;
 	size_t i;
 
-	if (strncmp(text, PUB_PREFIX, strlen(PUB_PREFIX)) != 0)
-		return err_set(e, "public key must start with \"%s\"", PUB_PREFIX);
-	b64 = text + strlen(PUB_PREFIX);
+	if (strlen(prefix) > SIG_PUBTEXT_MAX - PUB_B64_LEN - 1 ||
+	    strncmp(text, prefix, strlen(prefix)) != 0)
+		return err_set(e, "public key must start with \"%s\"", prefix);
+	b64 = text + strlen(prefix);
 	if (strlen(b64) != PUB_B64_LEN || b64[PUB_B64_LEN - 1] != '=')
 		return err_set(e, "public key must be %d base64 characters after \"%s\"",
-		    PUB_B64_LEN, PUB_PREFIX);
+		    PUB_B64_LEN, prefix);
 	for (i = 0; i < PUB_B64_LEN - 1; i++)
 		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		    "0123456789+/", b64[i]) == NULL)
 			return err_set(e, "public key: invalid base64 character");
 	/* EVP_DecodeBlock counts the padding byte: 44 chars give 33 bytes. */
-	if (EVP_DecodeBlock(raw, (const unsigned char *)b64, PUB_B64_LEN) != SIG_PUB_LEN + 1)
+	if (EVP_DecodeBlock(dec, (const unsigned char *)b64, PUB_B64_LEN) != 32 + 1)
 		return err_set(e, "public key: invalid base64");
 	/*
 	 * The 43rd character carries 2 bits past the key, which must be 0:
-	 * accept only the text sig_pubkey_format writes, one per key.
+	 * accept only the text key32_format writes, one per key.
 	 */
-	memcpy(pk.raw, raw, SIG_PUB_LEN);
-	sig_pubkey_format(&pk, canon);
+	key32_format(prefix, dec, canon);
 	if (strcmp(canon, text) != 0)
 		return err_set(e, "public key: invalid base64 (not in canonical form)");
-	memcpy(out->raw, raw, SIG_PUB_LEN);
+	memcpy(raw, dec, 32);
+	return 0;
+}
+
+int
+sig_pubkey_parse(const char *text, struct pubkey *out, struct err *e)
+{
+	if (key32_parse(PUB_PREFIX, text, out->raw, e) == -1)
+		return -1;
 	keyid_of(out->raw, out->id);
 	return 0;
 }

@@ -40,6 +40,18 @@ int	sig_pubkey_of(EVP_PKEY *sk, struct pubkey *out, struct err *e);
 void	sig_pubkey_format(const struct pubkey *pk, char out[SIG_PUBTEXT_MAX]);
 /* Parses "ed25519:BASE64" strictly. 0, or -1 with e set. */
 int	sig_pubkey_parse(const char *text, struct pubkey *out, struct err *e);
+/*
+ * A 32-byte public key as text: prefix and the standard base64 of its
+ * bytes (44 characters).  out holds SIG_PUBTEXT_MAX bytes; the prefix is
+ * at most 19 characters.  key32_parse accepts only the canonical text
+ * key32_format writes: 0, or -1 with e set.  (Also the X25519 keys of
+ * seal.h.)
+ */
+void	key32_format(const char *prefix, const uint8_t raw[32], char *out);
+int	key32_parse(const char *prefix, const char *text, uint8_t raw[32],
+	    struct err *e);
+/* The key id of a 32-byte public key: the first 8 bytes of its SHA-256. */
+void	keyid_of(const uint8_t raw[SIG_PUB_LEN], uint8_t id[SIG_KEYID_LEN]);
 /* Writes the key id as 16 lower-case hex digits. */
 void	sig_keyid_hex(const uint8_t id[SIG_KEYID_LEN], char out[2 * SIG_KEYID_LEN + 1]);
 /* Signs msg. 0, or -1 with e set. */
