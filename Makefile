@@ -14,7 +14,7 @@ VERSION	:= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changel
 ifeq ($(VERSION),)
 $(error cannot read the version from packaging/debian/changelog)
 endif
-PKGS	:= openssl libssh2 yaml-0.1 libcurl
+PKGS	:= openssl libssh2 yaml-0.1 libcurl libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Debian's libinotifytools0-dev ships no .pc file.
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread

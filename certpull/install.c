@@ -443,12 +443,16 @@ verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle 
 {
 	struct verify_policy pol = { 0 };
 	struct pullstate st;
+	struct seal_key key;
 	enum bundle_check r;
 	char step[32];
 	struct err e;
+	int have_key;
 
 	if (pullstate_load(c->state_dir, &st, &e) == -1)
 		return fail(o, "state", e.msg);
+	if ((have_key = pullconf_open_key(c, &key, &e)) == -1)
+		return fail(o, "verify:seal", e.msg);
 	pol.trusted = c->trusted;
 	pol.ntrusted = c->ntrusted;
 	pol.audience = c->node;
@@ -456,7 +460,11 @@ verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle 
 	pol.have_installed = st.have;
 	pol.installed_serial = st.serial;
 	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
-	if ((r = bundle_verify(data, len, &pol, b, unchanged, &e)) != BC_OK) {
+	pol.open_key = have_key ? &key : NULL;
+	r = bundle_verify(data, len, &pol, b, unchanged, &e);
+	if (have_key)
+		seal_key_wipe(&key);
+	if (r != BC_OK) {
 		snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
 		return fail(o, step, e.msg);
 	}
@@ -624,6 +632,8 @@ out:
 	if (t != NULL)
 		txn_free(t);
 	free(t);
+	if (b != NULL)
+		bundle_release(b);
 	free(b);
 	return o->result;
 }

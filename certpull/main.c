@@ -36,6 +36,9 @@ static const char usage_text[] =
 "  check-config   validate the configuration and what it names (a real trusted\n"
 "                 key, directories, check and reload programs, fetch identity\n"
 "                 and known_hosts entry); exit 0 if valid, 1 if not\n"
+"  keygen [-o FILE]  create this node's key pair for sealed bundles (default:\n"
+"                 secret_key of the configuration), mode 0600, never\n"
+"                 overwriting; print the public key for certpush.yaml's recipient\n"
 "  verify FILE    run every check on a bundle and print a one-line verdict\n"
 "                 naming the failed check; exit 0 valid, 1 rejected; changes nothing\n"
 "  install FILE   verify and install a bundle: write the files, check and reload\n"
@@ -153,6 +156,59 @@ cmd_check_config(const char *config)
 	return 0;
 }
 
+static int
+write_keygen(const char *path)
+{
+	struct buf pem = { .secret = 1 };
+	struct seal_key k;
+	char text[SIG_PUBTEXT_MAX], id[2 * SIG_KEYID_LEN + 1];
+	struct err e;
+	int rc = 1;
+
+	if (seal_keygen(&k, &pem, &e) == -1 ||
+	    file_create_new(path, pem.data, pem.len, 0600, &e) == -1) {
+		log_warnx("keygen: %s", e.msg);
+		goto out;
+	}
+	seal_pub_format(&k.pub, text);
+	sig_keyid_hex(k.pub.id, id);
+	printf("# certpull node key %s, key id %s\n", path, id);
+	printf("# put this line under this node's target in certpush.yaml\n");
+	printf("recipient: %s\n", text);
+	rc = 0;
+out:
+	seal_key_wipe(&k);
+	buf_free(&pem);
+	return rc;
+}
+
+static int
+cmd_keygen(const char *config, int argc, char **argv)
+{
+	struct pullconf c;
+	const char *out = NULL;
+	int ch, rc = 1;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "o:")) != -1) {
+		if (ch != 'o')
+			return usage(64);
+		out = optarg;
+	}
+	if (optind != argc)
+		return usage(64);
+	if (out != NULL)
+		return write_keygen(out);
+	if (load_config(config, &c, ANSWER_NONE) == -1)
+		return 1;
+	if (c.secret_key == NULL)
+		log_warnx("keygen: %s has no secret_key; set one, or give -o FILE", config);
+	else
+		rc = write_keygen(c.secret_key);
+	pullconf_free(&c);
+	return rc;
+}
+
 static void
 print_valid(const char *file, const struct bundle *b, int unchanged)
 {
@@ -166,8 +222,10 @@ print_valid(const char *file, const struct bundle *b, int unchanged)
 	    strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(exp, sizeof(exp), "%llu", (unsigned long long)b->expires);
 	printf("%s: valid: serial %llu for node %s, %zu entries, signed by key %s, "
-	    "expires %s%s\n", file, (unsigned long long)b->serial, b->audience,
-	    b->nentries, id, exp, unchanged ? " (already installed)" : "");
+	    "expires %s%s%s\n", file, (unsigned long long)b->serial, b->audience,
+	    b->nentries, id, exp, b->format == BUNDLE_FORMAT_SEALED ?
+	    ", private keys sealed to this node" : "",
+	    unchanged ? " (already installed)" : "");
 }
 
 static int
@@ -178,9 +236,10 @@ cmd_verify(const char *config, const char *file)
 	struct verify_policy pol = { 0 };
 	struct buf data = { 0 };
 	struct bundle *b = NULL;
+	struct seal_key key;
 	enum bundle_check r;
 	struct err e;
-	int unchanged, rc = 1;
+	int unchanged, have_key, rc = 1;
 
 	if (load_config(config, &c, ANSWER_NONE) == -1)
 		return 1;
@@ -191,7 +250,7 @@ cmd_verify(const char *config, const char *file)
 		printf("%s: rejected (%s): %s\n", file, big ? "size" : "input", e.msg);
 		goto out;
 	}
-	if ((b = malloc(sizeof(*b))) == NULL)
+	if ((b = calloc(1, sizeof(*b))) == NULL)
 		goto out;
 	pol.trusted = c.trusted;
 	pol.ntrusted = c.ntrusted;
@@ -200,7 +259,14 @@ cmd_verify(const char *config, const char *file)
 	pol.have_installed = st.have;
 	pol.installed_serial = st.serial;
 	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
+	if ((have_key = pullconf_open_key(&c, &key, &e)) == -1) {
+		printf("%s: rejected (seal): %s\n", file, e.msg);
+		goto out;
+	}
+	pol.open_key = have_key ? &key : NULL;
 	r = bundle_verify(data.data, data.len, &pol, b, &unchanged, &e);
+	if (have_key)
+		seal_key_wipe(&key);
 	if (r != BC_OK)
 		printf("%s: rejected (%s): %s\n", file, bundle_check_name(r), e.msg);
 	else {
@@ -208,6 +274,8 @@ cmd_verify(const char *config, const char *file)
 		rc = 0;
 	}
 out:
+	if (b != NULL)
+		bundle_release(b);
 	free(b);
 	buf_free(&data);
 	pullconf_free(&c);
@@ -483,6 +551,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = PULLCONF_DEFAULT, *cmd;
+	struct err e;
 	int ch, verbose = 0;
 
 	ignore_sigpipe();
@@ -504,11 +573,18 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("certpull", verbose);
+	/* Before any thread: libsodium picks its implementations once. */
+	if (seal_init(&e) == -1) {
+		log_warnx("%s", e.msg);
+		return 1;
+	}
 	if (optind >= argc)
 		return usage(64);
 	cmd = argv[optind];
 	if (strcmp(cmd, "check-config") == 0 && argc - optind == 1)
 		return cmd_check_config(config);
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(config, argc - optind, argv + optind);
 	if (strcmp(cmd, "verify") == 0 && argc - optind == 2)
 		return cmd_verify(config, argv[optind + 1]);
 	if (strcmp(cmd, "install") == 0 && argc - optind == 2)

@@ -29,12 +29,16 @@ check_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 {
 	struct verify_policy pol = { 0 };
 	struct pullstate st;
+	struct seal_key key;
 	enum bundle_check r;
 	char step[32];
 	struct err e;
+	int have_key;
 
 	if (pullstate_load(c->state_dir, &st, &e) == -1)
 		return precheck_fail(p, "state", e.msg), -1;
+	if ((have_key = pullconf_open_key(c, &key, &e)) == -1)
+		return precheck_fail(p, "verify:seal", e.msg), -1;
 	pol.trusted = c->trusted;
 	pol.ntrusted = c->ntrusted;
 	pol.audience = c->node;
@@ -42,7 +46,11 @@ check_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 	pol.have_installed = st.have;
 	pol.installed_serial = st.serial;
 	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
-	if ((r = bundle_verify(data, len, &pol, b, &p->unchanged, &e)) != BC_OK) {
+	pol.open_key = have_key ? &key : NULL;
+	r = bundle_verify(data, len, &pol, b, &p->unchanged, &e);
+	if (have_key)
+		seal_key_wipe(&key);
+	if (r != BC_OK) {
 		snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
 		return precheck_fail(p, step, e.msg), -1;
 	}
@@ -116,6 +124,7 @@ precheck_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 	rc = 0;
 out:
 	buf_free(&out);
+	bundle_release(b);
 	free(b);
 	return rc;
 }

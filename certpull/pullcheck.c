@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "pullcheck.h"
+#include "seal.h"
 #include "sig.h"
 
 /* Only the example key: this node can install nothing; beside others: a warning. */
@@ -28,6 +29,21 @@ check_trusted(struct cfgreport *r, const struct pullconf *c)
 	else if (example > 0)
 		cfg_warning(r, "trusted_keys: %s is the example key of the documentation: "
 		    "remove it", CFGCHECK_EXAMPLE_KEY);
+}
+
+/* The node's secret_key: secret, and an X25519 key that opens sealed bundles. */
+static void
+check_secret_key(struct cfgreport *r, const struct pullconf *c)
+{
+	struct seal_key k;
+	struct err e;
+
+	if (c->secret_key == NULL || cfgcheck_file_report(r, "secret_key",
+	    c->secret_key, 1, "create it with certpull keygen") != 0)
+		return;
+	if (seal_load_secret(c->secret_key, &k, &e) == -1)
+		cfg_problem(r, "secret_key: %s", e.msg);
+	seal_key_wipe(&k);
 }
 
 /* The directory a file is installed into exists. */
@@ -88,6 +104,7 @@ pullcheck(const struct pullconf *c, struct cfgreport *r)
 	size_t i, j;
 
 	check_trusted(r, c);
+	check_secret_key(r, c);
 	for (i = 0; i < c->nservices; i++) {
 		const struct service *s = &c->services[i];
 

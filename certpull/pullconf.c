@@ -8,7 +8,7 @@
 #include "yconf.h"
 
 static const char *const top_keys[] = { "node", "state_dir", "trusted_keys",
-    "grace", "services", "fetch", NULL };
+    "grace", "services", "fetch", "secret_key", NULL };
 static const char *const fetch_keys[] = { "urls", "ca_file", "host", "port", "user",
     "identity", "known_hosts", "path", "timeout", NULL };
 static const char *const sftp_required[] = { "host", "identity", "known_hosts",
@@ -366,8 +366,12 @@ load_all(struct yconf *y, struct pullconf *c)
 	    yconf_str(y, root, "", "node", &c->node) == -1 ||
 	    yconf_str(y, root, "", "state_dir", &c->state_dir) == -1 ||
 	    yconf_uint(y, root, "", "grace", 0, 600, &c->grace) == -1 ||
+	    yconf_str(y, root, "", "secret_key", &c->secret_key) == -1 ||
 	    load_keys(y, root, c) == -1 || load_fetch(y, root, &c->fetch) == -1)
 		return -1;
+	if (c->secret_key != NULL && c->secret_key[0] != '/')
+		return yconf_error(y, yconf_get(y, root, "secret_key"), "secret_key",
+		    "secret_key \"%s\" must be an absolute path", c->secret_key);
 	if (bundle_name_ok(c->node) == -1)
 		return yconf_error(y, yconf_get(y, root, "node"), "node",
 		    "invalid node name \"%s\"", c->node);
@@ -414,6 +418,14 @@ pullconf_load_string(const char *name, const char *text, size_t len,
 	return load(name, text, len, c, e);
 }
 
+int
+pullconf_open_key(const struct pullconf *c, struct seal_key *k, struct err *e)
+{
+	if (c->secret_key == NULL)
+		return 0;
+	return seal_load_secret(c->secret_key, k, e) == -1 ? -1 : 1;
+}
+
 static void
 service_free(struct service *s)
 {
@@ -450,6 +462,7 @@ pullconf_free(struct pullconf *c)
 	free(c->state_dir);
 	yconf_strv_free(c->fetch.urls);
 	free(c->fetch.ca_file);
+	free(c->secret_key);
 	free(c->fetch.host);
 	free(c->fetch.user);
 	free(c->fetch.identity);

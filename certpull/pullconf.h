@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "seal.h"
 #include "sig.h"
 #include "tlsprobe.h"
 
@@ -92,6 +93,7 @@ struct pullconf {
 	struct service	*services;
 	size_t		 nservices;
 	struct fetch	 fetch;		/* no host and no urls: not configured */
+	char		*secret_key;	/* this node's X25519 key; NULL: bundles in clear */
 };
 
 /* Loads and validates path into c.  0, or -1 with e naming file:line:col. */
@@ -100,6 +102,12 @@ int	pullconf_load(const char *path, struct pullconf *c, struct err *e);
 int	pullconf_load_string(const char *name, const char *text, size_t len,
 	    struct pullconf *c, struct err *e);
 void	pullconf_free(struct pullconf *c);
+/*
+ * Loads the node's secret_key into k, to open sealed bundles: 1, or 0
+ * when none is configured (k untouched), or -1 with e set.  The caller
+ * wipes k (seal_key_wipe) as soon as the bundle is opened.
+ */
+int	pullconf_open_key(const struct pullconf *c, struct seal_key *k, struct err *e);
 const char *format_name(enum file_format f);
 /* True for formats that hold a private key. */
 int	format_is_secret(enum file_format f);

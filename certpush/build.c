@@ -53,21 +53,27 @@ build_seal(const struct pushconf *c, struct built_items *bi, time_t now, struct 
 }
 
 int
-build_sign(const struct built_items *bi, const char *audience, EVP_PKEY *sk,
+build_sign(const struct built_items *bi, const struct target *t, EVP_PKEY *sk,
     uint64_t serial, struct buf *out, struct err *e)
 {
 	struct bundle b = bi->col.bundle;	/* bundle_encode writes to it */
-	size_t start = out->len;
+	struct buf sealed[BUNDLE_MAX_ENTRIES] = { { 0 } };
+	size_t i, start = out->len;
+	int rc = -1;
 
-	if ((size_t)snprintf(b.audience, sizeof(b.audience), "%s", audience) >=
+	if ((size_t)snprintf(b.audience, sizeof(b.audience), "%s", t->name) >=
 	    sizeof(b.audience))
-		return err_set(e, "node name \"%s\" is too long", audience);
+		return err_set(e, "node name \"%s\" is too long", t->name);
 	b.serial = serial;
-	if (bundle_encode(&b, sk, out, e) == -1) {
+	/* Sealed after the content checks (build_items), before signing. */
+	if ((!t->sealed || bundle_seal(&b, &t->recipient, sealed, e) == 0) &&
+	    bundle_encode(&b, sk, out, e) == 0)
+		rc = 0;
+	else
 		out->len = start;
-		return -1;
-	}
-	return 0;
+	for (i = 0; i < BUNDLE_MAX_ENTRIES; i++)
+		buf_free(&sealed[i]);
+	return rc;
 }
 
 void
@@ -84,7 +90,7 @@ build_bundle(const struct pushconf *c, const struct target *t, EVP_PKEY *sk,
 	int rc;
 
 	rc = build_items(c, t, now, &bi, e) == 0 &&
-	    build_sign(&bi, t->name, sk, serial, out, e) == 0 ? 0 : -1;
+	    build_sign(&bi, t, sk, serial, out, e) == 0 ? 0 : -1;
 	built_items_free(&bi);
 	return rc;
 }

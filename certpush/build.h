@@ -41,11 +41,12 @@ int	build_items(const struct pushconf *c, const struct target *t, time_t now,
 int	build_seal(const struct pushconf *c, struct built_items *bi, time_t now,
 	    struct err *e);
 /*
- * Appends to out the bundle of bi for the node audience with serial,
- * signed with sk.  bi is only read: threads may share it.  Returns 0,
- * or -1 with e set (nothing is appended then).
+ * Appends to out the bundle of bi for target t with serial, its private
+ * keys sealed to t's recipient if it has one, signed with sk.  bi is
+ * only read: threads may share it.  Returns 0, or -1 with e set
+ * (nothing is appended then).
  */
-int	build_sign(const struct built_items *bi, const char *audience, EVP_PKEY *sk,
+int	build_sign(const struct built_items *bi, const struct target *t, EVP_PKEY *sk,
 	    uint64_t serial, struct buf *out, struct err *e);
 void	built_items_free(struct built_items *bi);
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "push.h"
 #include "pushconf.h"
+#include "seal.h"
 #include "serial.h"
 #include "sig.h"
 
@@ -355,6 +356,11 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("certpush", verbose);
+	/* Before the push threads: libsodium picks its implementations once. */
+	if (seal_init(&e) == -1) {
+		log_warnx("%s", e.msg);
+		return 1;
+	}
 	if (libssh2_init(0) != 0) {
 		log_warnx("libssh2_init failed");
 		return 1;

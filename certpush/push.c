@@ -410,7 +410,7 @@ prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
 			e = g->items_ok ? j->hold_err : g->items_err;
 			goto fail;
 		}
-		if (build_sign(j->use_own ? &j->own : &g->items, j->d.t->name, sk, serial,
+		if (build_sign(j->use_own ? &j->own : &g->items, j->d.t, sk, serial,
 		    &j->bundle, &e) == -1 ||
 		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, &e) == -1))
 			goto fail;

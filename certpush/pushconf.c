@@ -23,7 +23,7 @@ static const char *const dkim_keys[] = { "name", "key", "selector", "domain",
 static const char *const dkim_required[] = { "name", "key", "selector", "domain", NULL };
 static const char *const target_keys[] = { "name", "type", "host", "port", "user",
     "identity", "known_hosts", "certpull_config", "certpull", "timeout", "items",
-    "endpoints", "fetch_group", NULL };
+    "endpoints", "fetch_group", "recipient", NULL };
 static const char *const target_required[] = { "name", "items", NULL };
 static const char *const ep_keys[] = { "address", "port", "sni", "starttls",
     "item", NULL };
@@ -267,6 +267,24 @@ load_endpoints(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 	return 0;
 }
 
+/* recipient: the node's "x25519:BASE64" key (certpull keygen), optional. */
+static int
+load_recipient(struct yconf *y, yaml_node_t *n, const char *where, struct target *t)
+{
+	char *s = NULL, path[96];
+	struct err why;
+	int rc = 0;
+
+	if (yconf_str(y, n, where, "recipient", &s) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s.recipient", where);
+	if (s != NULL && seal_pub_parse(s, &t->recipient, &why) == -1)
+		rc = yconf_error(y, yconf_get(y, n, "recipient"), path, "%s", why.msg);
+	t->sealed = s != NULL && rc == 0;
+	free(s);
+	return rc;
+}
+
 static int
 load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
     const char *where, struct target *t)
@@ -288,7 +306,8 @@ load_target(struct yconf *y, const struct pushconf *c, yaml_node_t *n,
 	    yconf_str(y, n, where, "certpull", &t->certpull) == -1 ||
 	    yconf_uint(y, n, where, "timeout", 1, 3600, &t->timeout) == -1 ||
 	    yconf_strv(y, n, where, "items", PUSH_MAX_ITEMS, &t->items, &t->nitems) == -1 ||
-	    yconf_group(y, n, where, "fetch_group", &t->fetch_gid) == -1)
+	    yconf_group(y, n, where, "fetch_group", &t->fetch_gid) == -1 ||
+	    load_recipient(y, n, where, t) == -1)
 		return -1;
 	t->fetch_shared = yconf_get(y, n, "fetch_group") != NULL;
 	if (t->type == TARGET_SSH && (t->host == NULL || t->identity == NULL ||

@@ -12,6 +12,7 @@
 #include "dns.h"
 #include "err.h"
 #include "s3.h"
+#include "seal.h"
 #include "tlsprobe.h"
 
 #define PUSHCONF_DEFAULT	"/etc/certpush/certpush.yaml"
@@ -94,6 +95,8 @@ struct target {
 	size_t		  nendpoints;
 	int		  fetch_shared;	/* fetch_group given */
 	gid_t		  fetch_gid;	/* the group of this node's fetch account */
+	int		  sealed;	/* recipient given: private keys sealed to it */
+	struct seal_pub	  recipient;	/* the node's X25519 key */
 };
 
 struct pushconf {

@@ -20,6 +20,7 @@ static const char *const check_names[] = {
 	[BC_SERIAL] = "serial",
 	[BC_ENTRY] = "entry",
 	[BC_HASH] = "hash",
+	[BC_SEAL] = "seal",
 	[BC_PEM] = "pem",
 	[BC_KEYMATCH] = "keymatch",
 	[BC_CERTTIME] = "certtime",
@@ -46,6 +47,12 @@ bundle_kind_name(uint8_t kind)
 		return "dkim";
 	}
 	return NULL;
+}
+
+int
+bundle_kind_secret(uint8_t kind)
+{
+	return kind == KIND_KEY || kind == KIND_DKIM;
 }
 
 int
@@ -86,6 +93,30 @@ bundle_add_entry(struct bundle *b, const char *item, enum entry_kind kind,
 	return 0;
 }
 
+/*
+ * The format b is encoded in: 2 when its secret entries are sealed, 1
+ * when none is (a bundle older certpulls still read).  A mix, or a
+ * sealed certificate chain, is refused: -1 with e set.
+ */
+static int
+encode_format(struct bundle *b, struct err *e)
+{
+	size_t i, nsecret = 0, nsealed = 0;
+
+	for (i = 0; i < b->nentries; i++) {
+		const struct bundle_entry *en = &b->entries[i];
+
+		if (en->sealed && !bundle_kind_secret(en->kind))
+			return err_set(e, "%s: only private keys are sealed", en->name);
+		nsecret += bundle_kind_secret(en->kind) != 0;
+		nsealed += en->sealed != 0;
+	}
+	if (nsealed != 0 && nsealed != nsecret)
+		return err_set(e, "sealed and clear private keys in one bundle");
+	b->format = nsealed != 0 ? BUNDLE_FORMAT_SEALED : BUNDLE_FORMAT;
+	return 0;
+}
+
 static int
 encode_body(const struct bundle *b, struct buf *out)
 {
@@ -93,19 +124,21 @@ encode_body(const struct bundle *b, struct buf *out)
 	int rc = 0;
 
 	rc |= buf_add_u16(out, b->type);
-	rc |= buf_add_u16(out, BUNDLE_FORMAT);
+	rc |= buf_add_u16(out, b->format);
 	rc |= buf_add_u64(out, b->serial);
 	rc |= buf_add_u64(out, b->created);
 	rc |= buf_add_u64(out, b->expires);
 	rc |= buf_add_u8(out, (uint8_t)strlen(b->audience));
 	rc |= buf_add_str(out, b->audience);
+	if (b->format == BUNDLE_FORMAT_SEALED)
+		rc |= buf_add(out, b->recipient, sizeof(b->recipient));
 	rc |= buf_add_u16(out, (uint16_t)b->nentries);
 	for (i = 0; i < b->nentries; i++) {
 		const struct bundle_entry *en = &b->entries[i];
 
 		rc |= buf_add_u8(out, (uint8_t)strlen(en->name));
 		rc |= buf_add_str(out, en->name);
-		rc |= buf_add_u8(out, en->kind);
+		rc |= buf_add_u8(out, en->kind | (en->sealed ? KIND_SEALED : 0));
 		rc |= buf_add_u32(out, (uint32_t)en->len);
 		rc |= buf_add(out, en->sha256, sizeof(en->sha256));
 		rc |= buf_add(out, en->data, en->len);
@@ -123,11 +156,11 @@ bundle_encode(struct bundle *b, EVP_PKEY *sk, struct buf *out, struct err *e)
 
 	if (bundle_name_ok(b->audience) == -1)
 		return err_set(e, "invalid audience \"%s\"", b->audience);
-	if (sig_pubkey_of(sk, &pk, e) == -1)
+	if (encode_format(b, e) == -1 || sig_pubkey_of(sk, &pk, e) == -1)
 		return -1;
 	memcpy(b->keyid, pk.id, sizeof(b->keyid));
 	rc |= buf_add(out, BUNDLE_MAGIC, 8);
-	rc |= buf_add_u16(out, BUNDLE_FORMAT);
+	rc |= buf_add_u16(out, b->format);
 	rc |= buf_add_u16(out, BUNDLE_ALG_ED25519);
 	rc |= buf_add(out, b->keyid, sizeof(b->keyid));
 	rc |= buf_add_u32(out, 0);	/* body length, patched below */

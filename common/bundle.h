@@ -4,8 +4,13 @@
  *   header   magic "CPBUNDLE", format version u16, algorithm u16,
  *            signer key id [8], body length u32              (24 bytes)
  *   body     type u16, version u16, serial u64, created u64, expires u64,
- *            audience (u8 length + bytes), entry count u16, then per entry:
+ *            audience (u8 length + bytes), [format 2: recipient key id [8]],
+ *            entry count u16, then per entry:
  *            name (u8 length + bytes), kind u8, size u32, sha256 [32], data
+ *
+ * Format 1 carries every entry in clear.  Format 2 carries every secret
+ * entry (key, dkim) sealed to the node's X25519 key (seal.h): its kind
+ * byte has KIND_SEALED set, its data and sha256 are the sealed box's.
  *   trailer  Ed25519 signature [64] over header and body
  *
  * All integers are big-endian.  The decoder checks sizes and caps before
@@ -21,10 +26,12 @@
 
 #include "buf.h"
 #include "err.h"
+#include "seal.h"
 #include "sig.h"
 
 #define BUNDLE_MAGIC		"CPBUNDLE"
-#define BUNDLE_FORMAT		1
+#define BUNDLE_FORMAT		1	/* every entry in clear */
+#define BUNDLE_FORMAT_SEALED	2	/* secret entries sealed to the node */
 #define BUNDLE_ALG_ED25519	1
 #define BUNDLE_TYPE_CERTS	1
 #define BUNDLE_HEADER_LEN	24
@@ -38,14 +45,17 @@ enum entry_kind {
 	KIND_KEY = 2,		/* PEM: the private key of the chain of the same item */
 	KIND_DKIM = 3,		/* PEM: a DKIM signing key */
 };
+/* Set in the kind byte of a sealed entry (format 2 only). */
+#define KIND_SEALED		0x80
 
 struct bundle_entry {
 	char		 name[BUNDLE_NAME_MAX + 1];	/* "ITEM/chain" ... */
 	char		 item[BUNDLE_NAME_MAX + 1];	/* "ITEM" */
-	uint8_t		 kind;
-	const uint8_t	*data;		/* not owned: points into the input */
+	uint8_t		 kind;		/* without KIND_SEALED */
+	uint8_t		 sealed;	/* carried as a sealed box (format 2) */
+	const uint8_t	*data;		/* not owned: the input, or b->opened */
 	size_t		 len;
-	uint8_t		 sha256[32];
+	uint8_t		 sha256[32];	/* of the data as carried: the sealed box */
 };
 
 struct bundle {
@@ -58,6 +68,9 @@ struct bundle {
 	size_t		 nentries;
 	struct bundle_entry entries[BUNDLE_MAX_ENTRIES];
 	uint8_t		 digest[32];	/* SHA-256 of the whole encoded bundle */
+	uint16_t	 format;	/* BUNDLE_FORMAT or BUNDLE_FORMAT_SEALED */
+	uint8_t		 recipient[SIG_KEYID_LEN];	/* format 2: the node's key id */
+	struct buf	*opened;	/* owned: the opened sealed entries */
 };
 
 /* Which check rejected a bundle; bundle_check_name() gives its word. */
@@ -76,6 +89,7 @@ enum bundle_check {
 	BC_SERIAL,	/* older serial, or same serial with other content */
 	BC_ENTRY,	/* bad name, kind, count or size */
 	BC_HASH,
+	BC_SEAL,	/* sealing does not match this node's key (or its absence) */
 	BC_PEM,		/* content does not parse, or a pair is incomplete */
 	BC_KEYMATCH,
 	BC_CERTTIME,	/* a certificate is expired or not yet valid */
@@ -90,11 +104,14 @@ struct verify_policy {
 	int			 have_installed;
 	uint64_t		 installed_serial;
 	uint8_t			 installed_digest[32];
+	const struct seal_key	*open_key;	/* this node's secret_key, or NULL */
 };
 
 /* The word naming a check, for verdict lines ("signature", "serial"...). */
 const char *bundle_check_name(enum bundle_check c);
 const char *bundle_kind_name(uint8_t kind);
+/* True for the kinds that hold a private key (key, dkim). */
+int	bundle_kind_secret(uint8_t kind);
 
 /*
  * Adds an entry named ITEM/KIND to b, pointing at data (not copied).
@@ -108,10 +125,19 @@ int	bundle_add_entry(struct bundle *b, const char *item, enum entry_kind kind,
  */
 int	bundle_encode(struct bundle *b, EVP_PKEY *sk, struct buf *out, struct err *e);
 /*
+ * Seals every secret entry of b to the node key to: the boxes go to
+ * store[i] (caller-owned, released with buf_free), the entries point at
+ * them, and b is then encoded as format 2.  0, or -1 with e set.
+ */
+int	bundle_seal(struct bundle *b, const struct seal_pub *to,
+	    struct buf store[BUNDLE_MAX_ENTRIES], struct err *e);
+/*
  * Runs every check, in the documented order, on the encoded bundle in
- * data.  On BC_OK, out describes it (its entries point into data) and
- * *unchanged tells whether it is byte-identical to the installed one.
- * Otherwise e names the failure.
+ * data.  On BC_OK, out describes it (its entries point into data, or
+ * into out->opened for the sealed ones, opened with pol->open_key) and
+ * *unchanged tells whether it is byte-identical to the installed one;
+ * release it with bundle_release.  Otherwise e names the failure and out
+ * holds nothing to release.
  */
 enum bundle_check bundle_verify(const uint8_t *data, size_t len,
 	    const struct verify_policy *pol, struct bundle *out, int *unchanged,
@@ -123,6 +149,16 @@ enum bundle_check bundle_verify(const uint8_t *data, size_t len,
  */
 enum bundle_check bundle_check_content(const struct bundle *b, time_t now,
 	    struct err *e);
+/*
+ * The seal check of bundle_verify, on a bundle whose signature, metadata
+ * and entries passed: a sealed bundle needs pol->open_key and is opened
+ * with it (the entries then point into b->opened); a clear one is
+ * refused when the node has a key (a downgrade).  BC_OK or BC_SEAL.
+ */
+enum bundle_check bundle_check_seal(const struct verify_policy *pol,
+	    struct bundle *b, struct err *e);
+/* Wipes and frees what bundle_verify opened (b->opened). */
+void	bundle_release(struct bundle *b);
 /* 0 if name is an acceptable item or audience name, else -1. */
 int	bundle_name_ok(const char *name);
 

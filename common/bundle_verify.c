@@ -1,6 +1,7 @@
 /*
  * Verification of an encoded bundle, in the order certbundle(5) documents:
- * sizes and header, signer key, signature, metadata, entries, content.
+ * sizes and header, signer key, signature, metadata, entries, the
+ * sealed entries opened (bundle_seal.c), content.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,9 +37,10 @@ check_header(const uint8_t *data, size_t len, struct header *h, struct err *e)
 	cur_u16(&c, &h->alg);
 	cur_bytes(&c, SIG_KEYID_LEN, &h->keyid);
 	cur_u32(&c, &h->bodylen);
-	if (h->format != BUNDLE_FORMAT)
-		return err_set(e, "unsupported format version %u (this certpull reads %d)",
-		    h->format, BUNDLE_FORMAT), BC_FORMAT;
+	if (h->format != BUNDLE_FORMAT && h->format != BUNDLE_FORMAT_SEALED)
+		return err_set(e, "unsupported format version %u (this certpull reads "
+		    "%d and %d)", h->format, BUNDLE_FORMAT, BUNDLE_FORMAT_SEALED),
+		    BC_FORMAT;
 	if (h->alg != BUNDLE_ALG_ED25519)
 		return err_set(e, "unknown signature algorithm %u", h->alg), BC_ALGORITHM;
 	if ((size_t)h->bodylen != len - BUNDLE_HEADER_LEN - SIG_LEN)
@@ -99,15 +101,20 @@ static enum bundle_check
 check_metadata(struct cursor *c, const struct verify_policy *pol,
     struct bundle *b, struct err *e)
 {
+	const uint8_t *recipient;
 	uint16_t version;
 
 	if (cur_u16(c, &b->type) == -1 || cur_u16(c, &version) == -1 ||
 	    cur_u64(c, &b->serial) == -1 || cur_u64(c, &b->created) == -1 ||
-	    cur_u64(c, &b->expires) == -1 || cur_name(c, b->audience) == -1)
+	    cur_u64(c, &b->expires) == -1 || cur_name(c, b->audience) == -1 ||
+	    (b->format == BUNDLE_FORMAT_SEALED &&
+	    cur_bytes(c, SIG_KEYID_LEN, &recipient) == -1))
 		return err_set(e, "malformed metadata"), BC_METADATA;
+	if (b->format == BUNDLE_FORMAT_SEALED)
+		memcpy(b->recipient, recipient, SIG_KEYID_LEN);
 	if (b->type != BUNDLE_TYPE_CERTS)
 		return err_set(e, "unknown bundle type %u", b->type), BC_METADATA;
-	if (version != BUNDLE_FORMAT)
+	if (version != b->format)
 		return err_set(e, "signed format version %u disagrees with the header",
 		    version), BC_METADATA;
 	if (b->created > b->expires)
@@ -173,8 +180,18 @@ read_entry(struct cursor *c, struct bundle *b, size_t i, struct err *e)
 	if (cur_name(c, en->name) == -1 || cur_u8(c, &en->kind) == -1 ||
 	    cur_u32(c, &size) == -1 || cur_bytes(c, 32, &hash) == -1)
 		return err_set(e, "entry %zu: malformed", i + 1), BC_ENTRY;
+	/* In format 1, the flag makes an unknown kind. */
+	if (b->format == BUNDLE_FORMAT_SEALED && (en->kind & KIND_SEALED) != 0) {
+		en->kind &= (uint8_t)~KIND_SEALED;
+		en->sealed = 1;
+	}
 	if (entry_name_split(en, e) == -1)
 		return BC_ENTRY;
+	if (b->format == BUNDLE_FORMAT_SEALED &&
+	    en->sealed != bundle_kind_secret(en->kind))
+		return err_set(e, "entry \"%s\" is %s: in format %d, private keys "
+		    "are sealed and nothing else is", en->name, en->sealed ? "sealed" :
+		    "in clear", BUNDLE_FORMAT_SEALED), BC_ENTRY;
 	for (j = 0; j < i; j++)
 		if (strcmp(b->entries[j].name, en->name) == 0)
 			return err_set(e, "duplicate entry \"%s\"", en->name), BC_ENTRY;
@@ -228,11 +245,16 @@ bundle_verify(const uint8_t *data, size_t len, const struct verify_policy *pol,
 	    (r = check_signer(data, len, &h, pol, e)) != BC_OK)
 		return r;
 	memcpy(b->keyid, h.keyid, SIG_KEYID_LEN);
+	b->format = h.format;
 	SHA256(data, len, b->digest);
 	cur_init(&c, data + BUNDLE_HEADER_LEN, h.bodylen);
 	if ((r = check_metadata(&c, pol, b, e)) != BC_OK ||
 	    (r = check_serial(pol, b, unchanged, e)) != BC_OK ||
-	    (r = check_entries(&c, b, e)) != BC_OK)
+	    (r = check_entries(&c, b, e)) != BC_OK ||
+	    (r = bundle_check_seal(pol, b, e)) != BC_OK ||
+	    (r = bundle_check_content(b, pol->now, e)) != BC_OK) {
+		bundle_release(b);
 		return r;
-	return bundle_check_content(b, pol->now, e);
+	}
+	return BC_OK;
 }

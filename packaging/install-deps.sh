@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="build-essential pkg-config libssl-dev libssh2-1-dev libcurl4-openssl-dev libyaml-dev
-       libinotifytools0-dev libcmocka-dev libunbound-dev"
+       libinotifytools0-dev libcmocka-dev libunbound-dev libsodium-dev"
 TEST="openssl iproute2 perl clang libclang-rt-dev haproxy postfix dovecot-imapd
       dovecot-pop3d opendkim opendkim-tools openssh-server openssh-client certbot
       pebble acmetool dehydrated lego uacme inotify-tools socat faketime

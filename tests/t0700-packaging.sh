@@ -437,6 +437,7 @@ test_expect_success RPMS 'rpm requirements: the libraries, nothing from Debian' 
 	grep "^libssl.so.3" req &&
 	grep "^libssh2.so.1" req &&
 	grep "^libyaml-0.so.2" req &&
+	grep "^libsodium.so.23" req &&
 	grep "^libinotifytools.so.0" req &&
 	test_must_fail grep -i "debian\|^lib[a-z0-9-]*-dev" req
 '

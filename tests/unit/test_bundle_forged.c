@@ -137,10 +137,10 @@ make_unknown_alg_crafted(struct buf *out, struct verify_policy *pol)
 }
 
 static void
-make_format_2(struct buf *out, struct verify_policy *pol)
+make_format_3(struct buf *out, struct verify_policy *pol)
 {
 	(void)pol;
-	make_header(out, 2, BUNDLE_ALG_ED25519);
+	make_header(out, 3, BUNDLE_ALG_ED25519);
 }
 
 static void
@@ -388,8 +388,8 @@ static const struct bad_case bad_cases[] = {
 	    { "algorithm 2" } },
 	{ "unknown algorithm 65535 (crafted)", make_unknown_alg_crafted, BC_ALGORITHM,
 	    { "algorithm 65535" } },
-	{ "unsupported format version 2", make_format_2, BC_FORMAT,
-	    { "format version 2" } },
+	{ "unsupported format version 3", make_format_3, BC_FORMAT,
+	    { "format version 3", "reads 1 and 2" } },
 	{ "unsupported format version 0", make_format_0, BC_FORMAT,
 	    { "format version 0" } },
 	{ "wrong audience", make_wrong_audience, BC_AUDIENCE,

@@ -26,6 +26,9 @@
 
 /* A valid public key for the tables (any 32 bytes parse). */
 #define PUB	"ed25519:MpxaBklszaQ8ioxxxRjE1++3mRTUqG0jlHmCXybOYWI="
+/* A node's key for recipient:, and the same with a bit past the key set. */
+#define RECIPIENT	"x25519:MpxaBklszaQ8ioxxxRjE1++3mRTUqG0jlHmCXybOYWI="
+#define RECIPIENT_NC	"x25519:MpxaBklszaQ8ioxxxRjE1++3mRTUqG0jlHmCXybOYWJ="
 
 static char dir[TU_PATH_MAX];
 
@@ -268,6 +271,15 @@ static const struct conf_case cases[] = {
 	    "outbox let every node read every other node's private keys; give "
 	    "each target that fetches its own account and fetch_group instead "
 	    "(certpush.yaml(5), fetch_group)" },
+	{ "push: recipient is a signing key", PUSH, PUSH_MIN "    recipient: " PUB "\n",
+	    ":10:16: targets[0].recipient: public key must start with \"x25519:\"" },
+	{ "push: recipient cut short", PUSH, PUSH_MIN "    recipient: "
+	    "x25519:MpxaBklszaQ8ioxxxRjE1++3mRTUqG0jlHmCXybOYW=\n",
+	    ":10:16: targets[0].recipient: public key must be 44 base64 characters "
+	    "after \"x25519:\"" },
+	{ "push: recipient not canonical", PUSH, PUSH_MIN "    recipient: " RECIPIENT_NC
+	    "\n", ":10:16: targets[0].recipient: public key: invalid base64 (not in "
+	    "canonical form)" },
 	{ "push: unknown fetch_group", PUSH, "outbox: /srv/outbox\n" PUSH_MIN
 	    "    fetch_group: no-such-group-certpush\n",
 	    ":11:18: targets[0].fetch_group: unknown group \"no-such-group-certpush\"" },
@@ -324,6 +336,10 @@ static const struct conf_case cases[] = {
 	{ "pull: empty file", PULL, "", ": empty configuration" },
 	{ "pull: top level is a list", PULL, "- node: mail\n",
 	    ":1:1: (top level): expected a mapping of keys" },
+	{ "pull: relative secret_key", PULL, "secret_key: node.key\n" PULL_MIN,
+	    ":1:13: secret_key: secret_key \"node.key\" must be an absolute path" },
+	{ "pull: secret_key not a string", PULL, "secret_key: [a]\n" PULL_MIN,
+	    ":1:13: secret_key: ..." },
 	{ "pull: unknown top-level key", PULL, PULL_MIN "nodes: [a]\n",
 	    ":11:1: (top level): unknown key \"nodes\"" },
 	{ "pull: unknown key in a file", PULL, PULL_MIN "        colour: red\n",
@@ -719,6 +735,14 @@ test_push_fetch_groups(void **state)
 	assert_true(c.targets[0].fetch_shared);
 	assert_int_equal(c.targets[0].fetch_gid, 0);
 	assert_false(c.targets[1].fetch_shared);
+	assert_false(c.targets[0].sealed);
+	pushconf_free(&c);
+	write_conf("certpush.yaml", PUSH_MIN "    recipient: " RECIPIENT "\n", 0600, path);
+	if (pushconf_load(path, &c, &e) == -1)
+		fail_msg("%s", e.msg);
+	assert_true(c.targets[0].sealed);
+	assert_int_equal(c.targets[0].recipient.raw[0], 0x32);
+	assert_int_equal(c.targets[0].recipient.raw[31], 0x62);
 	pushconf_free(&c);
 	write_conf("certpush.yaml", "outbox: /var/lib/cp-outbox\n" PUSH_MIN, 0600, path);
 	if (pushconf_load(path, &c, &e) == -1)
@@ -858,6 +882,13 @@ test_pull_defaults(void **state)
 	assert_int_equal(c.grace, 30);
 	assert_null(c.fetch.host);
 	assert_int_equal(c.services[0].timeout, 30);
+	assert_null(c.secret_key);
+	pullconf_free(&c);
+	write_conf("certpull.yaml", "secret_key: /etc/certpull/node.key\n" PULL_MIN, 0600,
+	    path);
+	if (pullconf_load(path, &c, &e) == -1)
+		fail_msg("%s", e.msg);
+	assert_string_equal(c.secret_key, "/etc/certpull/node.key");
 	pullconf_free(&c);
 }
 
