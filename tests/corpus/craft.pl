@@ -245,8 +245,8 @@ sub cmd_corpus {
 	put($out, 'bad-magic', 'magic', 'magic CPBUNDLF', encode($b, $key));
 	put($out, 'not-a-bundle', 'magic', 'a PEM certificate instead of a bundle',
 	    pem($mat, 'www.crt'));
-	$b = $mk->(); $b->{format} = 2;
-	put($out, 'format-2', 'format', 'format version 2', encode($b, $key));
+	$b = $mk->(); $b->{format} = 3;
+	put($out, 'format-3', 'format', 'format version 3', encode($b, $key));
 	$b = $mk->(); $b->{alg} = 0;
 	put($out, 'alg-0', 'algorithm', 'algorithm 0', encode($b, $key));
 	$b = $mk->(); $b->{bodylen} = 0xffffffff;
