@@ -122,8 +122,14 @@ easy_new(const char *url, const struct http_opts *o, char *errbuf, struct err *e
 	errbuf[0] = '\0';
 	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
 	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https") != CURLE_OK;
+#else
+	/* Before 7.85 (RHEL 9's 7.76): the bit masks, deprecated since. */
+	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS) != CURLE_OK;
+#endif
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	/* No proxy from the environment: the mirror is reached as configured. */
 	bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;

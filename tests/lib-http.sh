@@ -98,7 +98,8 @@ s3rver_install () {
 	(
 		flock 9 &&
 		{ test -x "$S3RVER_DIR/node_modules/.bin/s3rver" ||
-		  timeout 300 npm install --no-audit --no-fund --no-save \
+		  timeout 180 npm install --no-audit --no-fund --no-save \
+			--fetch-timeout=20000 --fetch-retries=1 \
 			--prefix "$S3RVER_DIR" "s3rver@$S3RVER_VERSION" \
 			>"$TRASH/npm-s3rver.log" 2>&1; }
 	) 9>"$SRC/tests/.cache/s3rver.lock" ||

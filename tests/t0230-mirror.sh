@@ -235,7 +235,7 @@ test_expect_success 'setup: an S3-compatible bucket (s3rver behind a SigV4-check
 	   /usr/bin/python3 -c "import botocore" 2>/dev/null; then
 		test_set_prereq S3
 	else
-		say "no S3 server: $(cat s3rver-install.out) (python3-botocore: needs /usr/bin/python3 with botocore)"
+		say "no S3 server: $(tr "\n" " " <s3rver-install.out)(the S3 part also needs /usr/bin/python3 with botocore)"
 	fi
 '
 
