@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -114,6 +115,55 @@ validators_save(const char *state_dir, const char *url, const struct http_valida
 	return file_write_atomic(path, text, strlen(text), geteuid(), getegid(), 0600, e);
 }
 
+/* A failure before install_bundle, in an outcome's words.  Returns -1. */
+static int
+fail_step(struct outcome *o, const char *step, const char *msg)
+{
+	o->result = INSTALL_FAILED;
+	o->files = FILES_UNTOUCHED;
+	snprintf(o->step, sizeof(o->step), "%s", step);
+	snprintf(o->error, sizeof(o->error), "%s", msg);
+	return -1;
+}
+
+/*
+ * The checks of install's first step, before install_bundle is called:
+ * a mirror's garbage, another node's bundle or an older one is refused
+ * here without taking the lock or becoming the node's last outcome
+ * (certpull status).  install_bundle checks again under its lock.  0, or
+ * -1 with o's step and error set.
+ */
+static int
+precheck(const struct pullconf *c, const struct buf *data, struct outcome *o)
+{
+	struct verify_policy pol = { 0 };
+	struct pullstate st;
+	struct bundle *b;
+	enum bundle_check r;
+	char step[32];
+	struct err e;
+	int unchanged;
+
+	memset(o, 0, sizeof(*o));
+	if (pullstate_load(c->state_dir, &st, &e) == -1)
+		return fail_step(o, "state", e.msg);
+	if ((b = malloc(sizeof(*b))) == NULL)
+		return fail_step(o, "memory", "out of memory");
+	pol.trusted = c->trusted;
+	pol.ntrusted = c->ntrusted;
+	pol.audience = c->node;
+	pol.now = time(NULL);
+	pol.have_installed = st.have;
+	pol.installed_serial = st.serial;
+	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
+	r = bundle_verify(data->data, data->len, &pol, b, &unchanged, &e);
+	free(b);
+	if (r == BC_OK)
+		return 0;
+	snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
+	return fail_step(o, step, e.msg);
+}
+
 /* An install that failed because of the bundle itself: try the next mirror. */
 static int
 refused_bundle(const struct outcome *o)
@@ -165,7 +215,8 @@ fetch_one(const struct pullconf *c, const char *url, struct outcome *o)
 	}
 	if (r == HTTP_NOT_MODIFIED)
 		return not_modified(c, url, had);
-	install_bundle(c, data.data, data.len, o);
+	if (precheck(c, &data, o) == 0)
+		install_bundle(c, data.data, data.len, o);
 	buf_free(&data);
 	if (refused_bundle(o)) {
 		log_warnx("fetch: mirror %s: bundle refused at %s: %s", url, o->step,

@@ -158,14 +158,16 @@ test_expect_success 'hostile mirrors first: each refused with its reason, the go
 	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/d.crt)"
 '
 
-test_expect_success 'every mirror hostile: exit 1, nothing changed' '
+test_expect_success 'every mirror hostile: exit 1, nothing changed, not even the last outcome' '
 	cp node1/state/installed installed.before &&
+	cp node1/state/last-outcome.json outcome.before &&
 	fetch_conf "https://$M/garbage/{node}.bundle https://$M/old/{node}.bundle" \
 		"ca_file: $TRASH/ca/ca.crt" &&
 	test_expect_code 1 pull node1 fetch >out 2>err &&
 	cat err &&
 	grep "no mirror gave a bundle that verifies" err &&
 	test_cmp installed.before node1/state/installed &&
+	test_cmp outcome.before node1/state/last-outcome.json &&
 	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/d.crt)"
 '
 
