@@ -52,11 +52,13 @@ acmetool_setup () {
 	cp hook-ok acme-hooks/dns
 }
 
-# acmetool renews a certificate that no longer satisfies its target: mark
-# the live one revoked (acmetool's own "revoked" file), as a revocation
-# would, and reconcile.
+# acmetool renews when its certificate no longer satisfies the target,
+# as at expiry: ask for one more name each time.  The old certs/ID stays
+# (still valid, acmetool keeps it): only the rename of live/HOST tells.
 acmetool_renew () {
-	: >"acme/certs/$(basename "$(readlink acme/live/acme.test)")/revoked" &&
+	local n
+	n=$(ls acme/certs | wc -l) &&
+	printf 'satisfy:\n  names: [acme.test, r%s.acme.test]\n' "$n" >acme/desired/acme.test &&
 	acmetool_ reconcile
 }
 
@@ -183,7 +185,8 @@ test_expect_success 'the daemon starts and pushes nothing while nothing changes'
 test_expect_success 'acmetool renews (live/HOST renamed to a new certs/ID): one push' '
 	old=$(readlink $ACME) &&
 	renewed acmetool_renew acmetool $ACME/cert &&
-	test "$(readlink $ACME)" != "$old"
+	test "$(readlink $ACME)" != "$old" &&
+	test -d "acme/live/$old"
 '
 
 test_expect_success 'dehydrated renews (links renamed one by one, key first): one push' '
@@ -198,6 +201,31 @@ test_expect_success 'lego renews (files rewritten in place): one push' '
 
 test_expect_success 'uacme renews (cert.pem replaced by rename): one push' '
 	renewed "uacme_ -f issue uacme.test" uacme $UACME/uacme.test/cert.pem
+'
+
+# relink LINK TARGET: point LINK at TARGET by a rename, as dehydrated does.
+relink () {
+	ln -s "$2" "$1.new" && mv -T "$1.new" "$1"
+}
+
+test_expect_success 'a key switched before its certificate is waited for, not refused' '
+	before=$(pushes) &&
+	make_cert ca manual "DNS:dh.test" ec &&
+	d=$DH && t=1999999999 &&
+	cp ca/manual.crt $d/cert-$t.pem && cp ca/manual.chain $d/chain-$t.pem &&
+	cp ca/manual.fullchain $d/fullchain-$t.pem &&
+	install -m 0600 ca/manual.key $d/privkey-$t.pem &&
+	relink $d/privkey.pem privkey-$t.pem &&
+	wait_until_ 20 grep -q "waiting for the next change: certificate dehydrated: .*renewal in progress" \
+		certpush-run.log &&
+	sleep 2 &&
+	test "$(pushes)" = "$before" &&
+	! grep "renewal refused.*certificate dehydrated" certpush-run.log &&
+	! grep "not pushing, still inconsistent" certpush-run.log &&
+	relink $d/chain.pem chain-$t.pem && relink $d/fullchain.pem fullchain-$t.pem &&
+	relink $d/cert.pem cert-$t.pem &&
+	wait_until_ 20 pushed dehydrated ca/manual.crt &&
+	pushes_become $((before + 1))
 '
 
 # plant LINK TARGET: replace LINK (a link or a file) by a link to TARGET,
