@@ -1,9 +1,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "audit_pull.h"
+#include "freshness.h"
 #include "fsutil.h"
 #include "log.h"
 #include "pkcs12.h"
@@ -207,6 +209,35 @@ run_endpoint(void *arg, size_t i)
 	audit_endpoint(pa->a, line, &ae);
 }
 
+/*
+ * With mirrors, one line for what their timestamps said at the last
+ * fetch: stale is a warning (updates may not reach this node), the
+ * others a forged, withheld or replayed state of the mirror.
+ */
+static void
+audit_freshness(const struct pullconf *c, struct audit_list *l)
+{
+	struct audit_line *line;
+	struct freshness f;
+	enum fresh_verdict v;
+	char why[1024];
+	struct err e;
+
+	if (c->fetch.nurls == 0)
+		return;
+	line = audit_add(l, AUDIT_FRESHNESS, "mirrors");
+	if (freshness_load(c->state_dir, &f, &e) == -1) {
+		audit_problem(line, VERDICT_UNKNOWN, "%s", e.msg);
+		return;
+	}
+	v = freshness_current(&f, time(NULL), why, sizeof(why));
+	if (v == FRESH_OK || v == FRESH_UNCHECKED)
+		audit_note(line, "%s: %s", freshness_word(v), why);
+	else
+		audit_problem(line, v == FRESH_STALE ? VERDICT_WARNING : VERDICT_CRITICAL,
+		    "%s: %s", freshness_word(v), why);
+}
+
 static void
 audit_node(const struct audit_ctx *a, const struct pullconf *c, struct audit_list *l)
 {
@@ -235,6 +266,7 @@ audit_node(const struct audit_ctx *a, const struct pullconf *c, struct audit_lis
 			pa.jobs[n].s = &c->services[i];
 			pa.jobs[n++].ep = &c->services[i].endpoints[k];
 		}
+	audit_freshness(c, l);
 	audit_parallel(n, ENDPOINT_CONC, run_endpoint, &pa);
 	for (i = 0; i < n; i++)
 		audit_list_move(l, &pa.jobs[i].lines);

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "bundle.h"
 #include "fetch.h"
+#include "freshness.h"
 #include "fsutil.h"
 #include "http.h"
 #include "log.h"
+#include "stamp.h"
 #include "state.h"
 
 #define VALIDATORS_MAX	(HTTP_URL_MAX + HTTP_ETAG_MAX + 64)
@@ -195,26 +198,132 @@ not_modified(const struct pullconf *c, const char *url, unsigned long long had)
 	return FETCH_NOT_MODIFIED;
 }
 
-/* One mirror: 304, a bundle through install_bundle, or a failure (logged). */
+int
+fetch_stamp_url(const char *url, char *out, size_t size)
+{
+	size_t n = strlen(url);
+
+	if (n > 7 && strcmp(url + n - 7, ".bundle") == 0)
+		n -= 7;
+	if ((size_t)snprintf(out, size, "%.*s.timestamp", (int)n, url) >= size)
+		return -1;
+	return http_url_ok(out);
+}
+
+/*
+ * The timestamp beside the mirror's bundle, verified and judged.  0 if
+ * the mirror may be used (*have: a timestamp is in ts), or -1 with *v and
+ * why saying why not.
+ */
+static int
+mirror_stamp(const struct pullconf *c, const char *url, struct freshness *fr,
+    struct stamp *ts, int *have, enum fresh_verdict *v, char *why, size_t size)
+{
+	struct http_opts opts = { c->fetch.ca_file, (unsigned)c->fetch.timeout * 1000,
+	    STAMP_MAX_SIZE };
+	struct http_validators none = { "", -1 };
+	char tu[HTTP_URL_MAX + 1] = "";
+	struct buf b = { 0 };
+	struct err e;
+	int rc;
+
+	*have = 0;
+	*v = FRESH_UNCHECKED;
+	if (fetch_stamp_url(url, tu, sizeof(tu)) == -1)
+		snprintf(e.msg, sizeof(e.msg), "no timestamp URL fits");
+	else if (http_get(tu, &opts, &none, &b, &e) == HTTP_BODY)
+		*have = 1;
+	if (!*have) {
+		buf_free(&b);
+		snprintf(why, size, "no timestamp at %s: %s", tu, e.msg);
+		if (!c->fetch.require_timestamp)
+			return 0;
+		*v = FRESH_STALE;
+		return -1;
+	}
+	rc = stamp_verify(b.data, b.len, c->trusted, c->ntrusted, c->node, ts, &e);
+	buf_free(&b);
+	if (rc == -1) {
+		*have = 0;
+		*v = FRESH_INVALID;
+		snprintf(why, size, "%s: %s", tu, e.msg);
+		return -1;
+	}
+	*v = freshness_judge_stamp(fr, ts, time(NULL), why, size);
+	return *v == FRESH_OK ? 0 : -1;
+}
+
+/*
+ * The bundle served (data, or with a 304 the one of serial had) against
+ * the mirror's timestamp.  0, or -1 with *v and why set.
+ */
+static int
+mirror_consistent(const struct stamp *ts, const struct buf *data,
+    unsigned long long had, enum fresh_verdict *v, char *why, size_t size)
+{
+	uint8_t md[32];
+	uint64_t served;
+
+	if (data == NULL)
+		*v = freshness_judge_bundle(ts, had, NULL, why, size);
+	else if (stamp_bundle_serial(data->data, data->len, &served) == -1)
+		return 0;	/* not a bundle: the verification says why */
+	else {
+		SHA256(data->data, data->len, md);
+		*v = freshness_judge_bundle(ts, served, md, why, size);
+	}
+	return *v == FRESH_OK ? 0 : -1;
+}
+
+/* A mirror that failed a freshness check: reported and recorded. */
 static enum fetch_result
-fetch_one(const struct pullconf *c, const char *url, struct outcome *o)
+not_fresh(struct freshness *fr, const char *url, enum fresh_verdict v, const char *why)
+{
+	log_warnx("fetch: mirror %s: %s: %s", url, freshness_word(v), why);
+	freshness_record(fr, v, url, why, time(NULL));
+	return FETCH_NONE;
+}
+
+/*
+ * One mirror: its timestamp judged, then a 304, a bundle through
+ * install_bundle, or a failure (logged).
+ */
+static enum fetch_result
+fetch_one(const struct pullconf *c, const char *url, struct freshness *fr,
+    struct outcome *o)
 {
 	struct http_opts opts = { c->fetch.ca_file, (unsigned)c->fetch.timeout * 1000,
 	    BUNDLE_MAX_SIZE };
 	struct http_validators v;
 	unsigned long long had;
 	struct buf data = { 0 };
+	struct stamp ts;
 	enum http_result r;
+	enum fresh_verdict fv;
+	enum fetch_result nm;
+	char why[512], served[512];
 	struct err e;
+	int have_ts;
 
+	if (mirror_stamp(c, url, fr, &ts, &have_ts, &fv, why, sizeof(why)) == -1)
+		return not_fresh(fr, url, fv, why);
 	validators_load(c->state_dir, url, &v, &had);
 	r = http_get(url, &opts, &v, &data, &e);
 	if (r == HTTP_FAILED) {
 		log_warnx("fetch: mirror %s: %s", url, e.msg);
 		return FETCH_NONE;
 	}
-	if (r == HTTP_NOT_MODIFIED)
-		return not_modified(c, url, had);
+	/* On success, why keeps the timestamp's own words (valid until...). */
+	if (have_ts && mirror_consistent(&ts, r == HTTP_NOT_MODIFIED ? NULL : &data,
+	    had, &fv, served, sizeof(served)) == -1) {
+		buf_free(&data);
+		return not_fresh(fr, url, fv, served);
+	}
+	if (r == HTTP_NOT_MODIFIED) {
+		if ((nm = not_modified(c, url, had)) != FETCH_NONE)
+			freshness_record(fr, fv, url, why, time(NULL));
+		return nm;
+	}
 	if (precheck(c, &data, o) == 0)
 		install_bundle(c, data.data, data.len, o);
 	buf_free(&data);
@@ -223,6 +332,7 @@ fetch_one(const struct pullconf *c, const char *url, struct outcome *o)
 		    o->error);
 		return FETCH_NONE;
 	}
+	freshness_record(fr, fv, url, why, time(NULL));
 	/* Only a bundle now installed makes the next GET conditional. */
 	if (o->result != INSTALL_FAILED &&
 	    validators_save(c->state_dir, url, &v, o->serial, &e) == -1)
@@ -235,17 +345,25 @@ enum fetch_result
 fetch_mirrors(const struct pullconf *c, struct outcome *o, const char **url)
 {
 	static char u[HTTP_URL_MAX + 1];
-	enum fetch_result r;
+	struct freshness fr;
+	enum fetch_result r = FETCH_NONE;
+	struct err e;
 	size_t i;
 
-	for (i = 0; i < c->fetch.nurls; i++) {
+	if (freshness_load(c->state_dir, &fr, &e) == -1) {
+		/* Replays cannot be told apart without it: start again, loudly. */
+		log_warnx("fetch: %s (starting a new one)", e.msg);
+		memset(&fr, 0, sizeof(fr));
+	}
+	for (i = 0; i < c->fetch.nurls && r == FETCH_NONE; i++) {
 		if (fetch_url(c->fetch.urls[i], c->node, u, sizeof(u)) == -1) {
 			log_warnx("fetch: urls[%zu]: too long with node \"%s\"", i, c->node);
 			continue;
 		}
 		*url = u;
-		if ((r = fetch_one(c, u, o)) != FETCH_NONE)
-			return r;
+		r = fetch_one(c, u, &fr, o);
 	}
-	return FETCH_NONE;
+	if (freshness_save(c->state_dir, &fr, &e) == -1)
+		log_warnx("fetch: %s", e.msg);
+	return r;
 }

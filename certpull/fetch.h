@@ -37,4 +37,11 @@ enum fetch_result fetch_mirrors(const struct pullconf *c, struct outcome *o,
  */
 int	fetch_url(const char *tmpl, const char *node, char *out, size_t size);
 
+/*
+ * The timestamp URL beside a bundle URL: its ".bundle" replaced by
+ * ".timestamp", or ".timestamp" added.  0, or -1 if it does not fit or is
+ * not an https:// URL.
+ */
+int	fetch_stamp_url(const char *url, char *out, size_t size);
+
 #endif

@@ -26,6 +26,7 @@
 #include "pullcheck.h"
 #include "pullconf.h"
 #include "ssh.h"
+#include "stamp.h"
 #include "state.h"
 #include "status.h"
 
@@ -39,8 +40,9 @@ static const char usage_text[] =
 "  keygen [-o FILE]  create this node's key pair for sealed bundles (default:\n"
 "                 secret_key of the configuration), mode 0600, never\n"
 "                 overwriting; print the public key for certpush.yaml's recipient\n"
-"  verify FILE    run every check on a bundle and print a one-line verdict\n"
-"                 naming the failed check; exit 0 valid, 1 rejected; changes nothing\n"
+"  verify FILE    run every check on a bundle (or a freshness timestamp) and\n"
+"                 print a one-line verdict naming the failed check; exit 0\n"
+"                 valid, 1 rejected; changes nothing\n"
 "  install FILE   verify and install a bundle: write the files, check and reload\n"
 "                 the services whose files changed, check the live endpoints,\n"
 "                 roll everything back on failure\n"
@@ -55,9 +57,12 @@ static const char usage_text[] =
 "                 SSH_ORIGINAL_COMMAND asks, refuses anything else\n"
 "  fetch          download this node's latest bundle from the HTTPS mirrors\n"
 "                 in order, then from the front over SFTP (the fetch: section),\n"
-"                 and install it if it is newer; a 304 from a mirror exits 2\n"
+"                 and install it if it is newer; a 304 from a mirror exits 2;\n"
+"                 a mirror whose timestamp is stale, inconsistent, replayed or\n"
+"                 invalid is reported and skipped\n"
 "  status [--json]  installed serial and signer, each installed file's\n"
-"                 certificate (subject, names, notAfter, SHA-256), last outcome\n"
+"                 certificate (subject, names, notAfter, SHA-256), last outcome,\n"
+"                 the mirrors' freshness\n"
 "  audit [--warn DAYS] [--crit DAYS] [--json | --prometheus | --nagios]\n"
 "        [-o FILE] [--ca-file FILE] [--timeout SECONDS] [FILE | DIR ...]\n"
 "                 expiry audit of the installed files and of what the endpoints\n"
@@ -228,6 +233,44 @@ print_valid(const char *file, const struct bundle *b, int unchanged)
 	    unchanged ? " (already installed)" : "");
 }
 
+/* A signed time as ISO 8601, or its number past what gmtime represents. */
+static void
+iso_time(uint64_t v, char out[32])
+{
+	time_t t = (time_t)v;
+	struct tm tm;
+
+	if (v > (uint64_t)INT64_MAX || gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%llu", (unsigned long long)v);
+}
+
+/* certpull verify of a freshness timestamp (stamp.h) rather than a bundle. */
+static int
+verify_stamp(const struct pullconf *c, const char *file, const struct buf *data)
+{
+	char id[2 * SIG_KEYID_LEN + 1], made[32], exp[32];
+	struct stamp s;
+	struct err e;
+
+	if (stamp_verify(data->data, data->len, c->trusted, c->ntrusted, c->node, &s,
+	    &e) == -1) {
+		printf("%s: rejected (timestamp): %s\n", file, e.msg);
+		return 1;
+	}
+	sig_keyid_hex(s.keyid, id);
+	iso_time(s.created, made);
+	iso_time(s.expires, exp);
+	if ((uint64_t)time(NULL) > s.expires) {
+		printf("%s: rejected (expired): timestamp for serial %llu expired at %s\n",
+		    file, (unsigned long long)s.serial, exp);
+		return 1;
+	}
+	printf("%s: valid: timestamp for node %s, serial %llu, made %s, expires %s, "
+	    "signed by key %s\n", file, s.node, (unsigned long long)s.serial, made, exp, id);
+	return 0;
+}
+
 static int
 cmd_verify(const char *config, const char *file)
 {
@@ -248,6 +291,10 @@ cmd_verify(const char *config, const char *file)
 		int big = errno == EFBIG;
 
 		printf("%s: rejected (%s): %s\n", file, big ? "size" : "input", e.msg);
+		goto out;
+	}
+	if (data.len >= 8 && memcmp(data.data, STAMP_MAGIC, 8) == 0) {
+		rc = verify_stamp(&c, file, &data);
 		goto out;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL)

@@ -9,8 +9,8 @@
 
 static const char *const top_keys[] = { "node", "state_dir", "trusted_keys",
     "grace", "services", "fetch", "secret_key", NULL };
-static const char *const fetch_keys[] = { "urls", "ca_file", "host", "port", "user",
-    "identity", "known_hosts", "path", "timeout", NULL };
+static const char *const fetch_keys[] = { "urls", "ca_file", "require_timestamp",
+    "host", "port", "user", "identity", "known_hosts", "path", "timeout", NULL };
 static const char *const sftp_required[] = { "host", "identity", "known_hosts",
     "path", NULL };
 static const char *const top_required[] = { "node", "trusted_keys", "services", NULL };
@@ -324,6 +324,9 @@ check_fetch(struct yconf *y, yaml_node_t *n, const struct fetch *f)
 	    yconf_get(y, n, "port")))
 		return yconf_error(y, n, "fetch", "port, user, identity, known_hosts "
 		    "and path are for SFTP: they need host");
+	if (f->require_timestamp && f->nurls == 0)
+		return yconf_error(y, yconf_get(y, n, "require_timestamp"),
+		    "fetch.require_timestamp", "require_timestamp is for urls only");
 	if (f->ca_file != NULL && (f->ca_file[0] != '/' || f->nurls == 0))
 		return yconf_error(y, yconf_get(y, n, "ca_file"), "fetch.ca_file",
 		    f->nurls == 0 ? "ca_file is for urls only" :
@@ -343,6 +346,7 @@ load_fetch(struct yconf *y, yaml_node_t *root, struct fetch *f)
 	if (yconf_map(y, n, "fetch", fetch_keys, NULL) == -1 ||
 	    load_urls(y, n, f) == -1 ||
 	    yconf_str(y, n, "fetch", "ca_file", &f->ca_file) == -1 ||
+	    yconf_bool(y, n, "fetch", "require_timestamp", &f->require_timestamp) == -1 ||
 	    yconf_str(y, n, "fetch", "host", &f->host) == -1 ||
 	    yconf_uint(y, n, "fetch", "port", 1, 65535, &f->port) == -1 ||
 	    yconf_str(y, n, "fetch", "user", &f->user) == -1 ||

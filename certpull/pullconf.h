@@ -74,6 +74,7 @@ struct fetch {
 	char		**urls;		/* NULL-terminated, or NULL */
 	size_t		  nurls;
 	char		 *ca_file;	/* pinned CA for the mirrors; NULL: system store */
+	int		  require_timestamp; /* a mirror without a timestamp is stale */
 	char		*host;
 	unsigned long	 port;
 	char		*user;

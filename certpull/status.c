@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "cert.h"
+#include "freshness.h"
 #include "fsutil.h"
 #include "json.h"
 #include "jsonscan.h"
@@ -220,6 +221,31 @@ print_last_text(const struct buf *last)
 	buf_free(&l.lines);
 }
 
+/*
+ * With mirrors, the freshness state: a "freshness:" line, or in JSON a
+ * "freshness" member appended to b.  0 if something was added, else -1.
+ */
+static int
+status_freshness(const struct pullconf *c, int json, struct buf *b)
+{
+	struct freshness f;
+	char why[1024];
+	struct err e;
+	enum fresh_verdict v;
+
+	if (c->fetch.nurls == 0)
+		return -1;
+	if (freshness_load(c->state_dir, &f, &e) == -1) {
+		log_warnx("%s", e.msg);
+		return -1;
+	}
+	if (json)
+		return freshness_json(&f, time(NULL), b);
+	v = freshness_current(&f, time(NULL), why, sizeof(why));
+	printf("freshness: %s (%s)\n", freshness_word(v), why);
+	return -1;
+}
+
 int
 print_status(const struct pullconf *c, int json)
 {
@@ -260,12 +286,16 @@ print_status(const struct pullconf *c, int json)
 	buf_add_str(&b, "],\"last\":");
 	buf_add(&b, last.data, last.len);
 	buf_add_u8(&b, ',');
+	if (json && status_freshness(c, 1, &b) == 0)
+		buf_add_u8(&b, ',');
 	json_kv_str(&b, "version", CP_VERSION);
 	buf_add_str(&b, "}\n");
 	if (json)
 		fwrite(b.data, 1, b.len, stdout);
-	else
+	else {
 		print_last_text(&last);
+		status_freshness(c, 0, NULL);
+	}
 	buf_free(&b);
 	buf_free(&last);
 	return 0;

@@ -8,6 +8,7 @@
 
 #include "collect.h"
 #include "daemon.h"
+#include "stampout.h"
 #include "danehold.h"
 #include "log.h"
 #include "push.h"
@@ -198,6 +199,20 @@ defer_holds(const struct pushconf *c)
 		holds_settle(c->state_dir, c->targets[i].name, 0, time(NULL));
 }
 
+/*
+ * Seconds until the timestamps are due for re-signing; -1 without
+ * freshness, so that the daemon then has no timer at all.
+ */
+static long
+fresh_wait(const struct pushconf *c, time_t due)
+{
+	time_t now = time(NULL);
+
+	if (c->freshness == 0)
+		return -1;
+	return due > now ? (long)(due - now) : 0;
+}
+
 /* The sooner of two waits in seconds, where -1 is forever. */
 static long
 sooner(long a, long b)
@@ -215,6 +230,7 @@ daemon_run(const char *config_path)
 	struct err e;
 	struct stuck stuck = { 0, 0 };
 	long wait;
+	time_t fresh_due = 0;
 	int pending = 1, lock;
 
 	if (pushconf_load(config_path, &c, &e) == -1) {
@@ -244,7 +260,8 @@ daemon_run(const char *config_path)
 			else
 				defer_holds(&c);
 		}
-		wait = sooner(sooner(retry_wait(&c), stuck_wait(&c, &stuck)), hold_wait(&c));
+		wait = sooner(sooner(retry_wait(&c), stuck_wait(&c, &stuck)),
+		    sooner(hold_wait(&c), fresh_wait(&c, fresh_due)));
 		switch (watch_next(wait)) {
 		case WATCH_TIMEOUT:
 			if (retry_wait(&c) == 0)
@@ -261,6 +278,11 @@ daemon_run(const char *config_path)
 			break;
 		case WATCH_INTERRUPTED:
 			break;
+		}
+		/* Whatever woke the daemon, so that events cannot starve the timer. */
+		if (fresh_wait(&c, fresh_due) == 0) {
+			stampout_refresh(&c, time(NULL));
+			fresh_due = time(NULL) + (time_t)c.freshness;
 		}
 	}
 	log_info("stopping");

@@ -16,6 +16,7 @@
 #include "bundle.h"
 #include "danehold.h"
 #include "deliver.h"
+#include "stampout.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
@@ -192,7 +193,7 @@ publish_outbox(const char *path, const struct buf *b, gid_t gid, mode_t mode,
 
 static int
 write_outbox(const struct pushconf *c, const struct target *t, const struct buf *b,
-    struct err *e)
+    EVP_PKEY *sk, struct err *e)
 {
 	char path[PATH_MAX];
 	gid_t gid;
@@ -214,6 +215,8 @@ write_outbox(const struct pushconf *c, const struct target *t, const struct buf 
 	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, t->name);
 	rc = settle_outbox(c, t->name, e) == -1 ? -1 :
 	    publish_outbox(path, b, gid, mode, e);
+	if (rc == 0 && c->freshness > 0)
+		rc = stampout_write(c, t->name, b->data, b->len, sk, time(NULL), e);
 	close(lock);
 	return rc;
 }
@@ -412,7 +415,7 @@ prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
 		}
 		if (build_sign(j->use_own ? &j->own : &g->items, j->d.t, sk, serial,
 		    &j->bundle, &e) == -1 ||
-		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, &e) == -1))
+		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, sk, &e) == -1))
 			goto fail;
 		j->ts.built = serial;
 		memcpy(j->ts.content, j->use_own ? j->own.content : g->items.content,
@@ -576,7 +579,8 @@ publish_s3(const struct pushconf *c, struct job *j)
 {
 	struct err e;
 
-	if (s3_publish(&c->s3, j->d.t->name, &j->bundle, &e) == 0) {
+	if (s3_publish(&c->s3, j->d.t->name, &j->bundle, &e) == 0 &&
+	    (c->freshness == 0 || stampout_publish(c, j->d.t->name, &e) == 0)) {
 		j->s3 = 1;
 		return;
 	}

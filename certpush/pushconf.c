@@ -9,8 +9,8 @@
 
 static const char *const top_keys[] = { "signing_key", "state_dir", "outbox",
     "outbox_group", "quiet_period", "inconsistent_after", "concurrency",
-    "bundle_days", "front_id", "certificates", "dkim", "targets", "ca_file", "dns",
-    "s3", NULL };
+    "bundle_days", "front_id", "freshness", "certificates", "dkim", "targets",
+    "ca_file", "dns", "s3", NULL };
 static const char *const top_required[] = { "signing_key", "targets", NULL };
 static const char *const cert_keys[] = { "name", "lineage", "cert", "key",
     "chain", "names", "owner", "follow_symlinks", "dane", "next_key", NULL };
@@ -416,7 +416,8 @@ load_top(struct yconf *y, yaml_node_t *root, struct pushconf *c)
 	    yconf_uint(y, root, "", "concurrency", 1, 256, &c->concurrency) == -1 ||
 	    yconf_uint(y, root, "", "bundle_days", 1, 3650, &c->bundle_days) == -1 ||
 	    yconf_str(y, root, "", "ca_file", &c->ca_file) == -1 ||
-	    load_front_id(y, root, c) == -1)
+	    load_front_id(y, root, c) == -1 ||
+	    yconf_uint(y, root, "", "freshness", 0, 7 * 86400, &c->freshness) == -1)
 		return -1;
 	if (c->state_dir == NULL && (c->state_dir = strdup("/var/lib/certpush")) == NULL)
 		return err_set(y->e, "out of memory");

@@ -110,6 +110,7 @@ struct pushconf {
 	unsigned long		 concurrency;
 	unsigned long		 bundle_days;	/* bundle lifetime cap */
 	int			 front_id;	/* -1, or 0..15 with standby fronts */
+	unsigned long		 freshness;	/* seconds between timestamps; 0: none */
 	char			*ca_file;	/* audit: trusted CAs besides the system's */
 	int			 dns_checks;	/* a dns: section or a dane: entry */
 	int			 dkim_checks;	/* a dns: section: DKIM keys checked */

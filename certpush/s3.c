@@ -121,12 +121,19 @@ s3conf_free(struct s3_conf *s)
 }
 
 int
-s3_url(const struct s3_conf *s, const char *name, char *out, size_t size)
+s3_url_ext(const struct s3_conf *s, const char *name, const char *ext, char *out,
+    size_t size)
 {
-	int n = snprintf(out, size, "%s/%s%s%s%s.bundle", s->endpoint,
-	    s->bucket ? s->bucket : "", s->bucket ? "/" : "", s->prefix, name);
+	int n = snprintf(out, size, "%s/%s%s%s%s%s", s->endpoint,
+	    s->bucket ? s->bucket : "", s->bucket ? "/" : "", s->prefix, name, ext);
 
 	return n < 0 || (size_t)n >= size || http_url_ok(out) == -1 ? -1 : 0;
+}
+
+int
+s3_url(const struct s3_conf *s, const char *name, char *out, size_t size)
+{
+	return s3_url_ext(s, name, ".bundle", out, size);
 }
 
 /* One "key = value" line of a credentials file into cr. */
@@ -222,8 +229,8 @@ creds_load(const char *path, struct s3_creds *cr, struct err *e)
 }
 
 int
-s3_publish(const struct s3_conf *s, const char *name, const struct buf *b,
-    struct err *e)
+s3_publish_ext(const struct s3_conf *s, const char *name, const char *ext,
+    const struct buf *b, struct err *e)
 {
 	struct http_opts o = { s->ca_file, (unsigned)s->timeout * 1000, 64 * 1024 };
 	struct s3_creds cr;
@@ -232,8 +239,8 @@ s3_publish(const struct s3_conf *s, const char *name, const struct buf *b,
 	struct err why;
 	int rc;
 
-	if (s3_url(s, name, url, sizeof(url)) == -1)
-		return err_set(e, "s3: the URL of %s.bundle is too long", name);
+	if (s3_url_ext(s, name, ext, url, sizeof(url)) == -1)
+		return err_set(e, "s3: the URL of %s%s is too long", name, ext);
 	if (creds_load(s->credentials_file, &cr, e) == -1)
 		return -1;
 	a = (struct s3_auth){ s->region, cr.access_key, cr.secret_key };
@@ -242,4 +249,11 @@ s3_publish(const struct s3_conf *s, const char *name, const struct buf *b,
 	if (rc == -1)
 		return err_set(e, "s3 PUT %s: %s", url, why.msg);
 	return 0;
+}
+
+int
+s3_publish(const struct s3_conf *s, const char *name, const struct buf *b,
+    struct err *e)
+{
+	return s3_publish_ext(s, name, ".bundle", b, e);
 }

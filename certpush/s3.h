@@ -32,6 +32,9 @@ void	s3conf_free(struct s3_conf *s);
 
 /* The object's URL for target name.  0, or -1 if it would not fit. */
 int	s3_url(const struct s3_conf *s, const char *name, char *out, size_t size);
+/* The same for the object NAME + ext (".bundle", ".timestamp"). */
+int	s3_url_ext(const struct s3_conf *s, const char *name, const char *ext,
+	    char *out, size_t size);
 
 struct s3_creds {
 	char	access_key[S3_KEY_MAX + 1];
@@ -53,5 +56,8 @@ void	s3_creds_wipe(struct s3_creds *cr);
  */
 int	s3_publish(const struct s3_conf *s, const char *name, const struct buf *b,
 	    struct err *e);
+/* The same for the object NAME + ext (the freshness timestamp). */
+int	s3_publish_ext(const struct s3_conf *s, const char *name, const char *ext,
+	    const struct buf *b, struct err *e);
 
 #endif

@@ -21,7 +21,7 @@
 
 static const char *const verdict_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 static const char *const kind_names[] = { "source", "dkim", "target", "installed",
-    "endpoint", "file", "config", "dane" };
+    "endpoint", "file", "config", "dane", "freshness" };
 
 const char *
 verdict_name(enum verdict v)
@@ -32,7 +32,7 @@ verdict_name(enum verdict v)
 const char *
 audit_kind_name(enum audit_kind k)
 {
-	return (unsigned)k <= AUDIT_DANE ? kind_names[k] : "?";
+	return (unsigned)k <= AUDIT_FRESHNESS ? kind_names[k] : "?";
 }
 
 int

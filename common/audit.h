@@ -36,6 +36,7 @@ enum audit_kind {
 	AUDIT_FILE,		/* a certificate of a file named on the command line */
 	AUDIT_CONFIG,		/* the configuration or an option could not be used */
 	AUDIT_DANE,		/* certpush: a key pinned in DNS (TLSA, DKIM TXT) */
+	AUDIT_FRESHNESS,	/* certpull: what the mirrors' timestamps say */
 };
 
 enum audit_format { AUDIT_TABLE, AUDIT_JSON, AUDIT_PROMETHEUS, AUDIT_NAGIOS };
