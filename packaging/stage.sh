@@ -24,6 +24,8 @@ install -m 0644 conf/certpush.yaml "$dest/etc/certpush/certpush.yaml"
 install -m 0644 conf/certpull-mail.yaml "$dest/etc/certpull/certpull.yaml"
 install -d -m 0755 "$dest/usr/share/doc/certpull/examples"
 install -m 0644 conf/certpull-*.yaml "$dest/usr/share/doc/certpull/examples/"
+install -d -m 0755 "$dest/usr/share/doc/certpush/examples"
+install -m 0644 conf/certpush-*.yaml "$dest/usr/share/doc/certpush/examples/"
 
 install -d -m 0755 "$dest/etc/letsencrypt/renewal-hooks/deploy"
 install -m 0755 packaging/certbot/certpush-deploy-hook \

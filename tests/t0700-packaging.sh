@@ -30,10 +30,12 @@ pkg_make () {
 }
 
 # with_examples PREFIX FILE: replace the line "@EXAMPLES@" of FILE with one
-# line PREFIX + name for each conf/certpull-*.yaml, the examples packaged.
+# line PREFIX + name for each example PROGRAM's package ships, where
+# PREFIX ends in .../doc/PROGRAM/examples/: conf/PROGRAM-*.yaml.
 with_examples () {
-	local f
-	for f in "$SRC"/conf/certpull-*.yaml; do
+	local f program=${1%/examples/}
+	program=${program##*/}
+	for f in "$SRC"/conf/"$program"-*.yaml; do
 		echo "$1${f##*/}"
 	done >"$TRASH/.lib/examples" &&
 	sed -i -e "/^@EXAMPLES@\$/{r $TRASH/.lib/examples" -e "d}" "$2"
@@ -89,6 +91,8 @@ test_expect_success DEBS 'certpush.deb: files, owners and modes' '
 	-rw-r--r-- root/root ./usr/share/doc/certpush/README.md.gz
 	-rw-r--r-- root/root ./usr/share/doc/certpush/changelog.gz
 	-rw-r--r-- root/root ./usr/share/doc/certpush/copyright
+	drwxr-xr-x root/root ./usr/share/doc/certpush/examples/
+	@EXAMPLES@
 	drwxr-xr-x root/root ./usr/share/lintian/
 	drwxr-xr-x root/root ./usr/share/lintian/overrides/
 	-rw-r--r-- root/root ./usr/share/lintian/overrides/certpush
@@ -98,6 +102,7 @@ test_expect_success DEBS 'certpush.deb: files, owners and modes' '
 	drwxr-xr-x root/root ./usr/share/man/man8/
 	-rw-r--r-- root/root ./usr/share/man/man8/certpush.8.gz
 	EOF
+	with_examples "-rw-r--r-- root/root ./usr/share/doc/certpush/examples/" expect &&
 	deb_list "$DEB_PUSH" >actual &&
 	test_cmp expect actual
 '
@@ -157,6 +162,9 @@ test_expect_success DEBS 'the live examples are conf/certpush.yaml and conf/cert
 	test_cmp "$SRC/conf/certpull-mail.yaml" x-pull/etc/certpull/certpull.yaml &&
 	for f in "$SRC"/conf/certpull-*.yaml; do
 		test_cmp "$f" "x-pull/usr/share/doc/certpull/examples/${f##*/}" || return 1
+	done &&
+	for f in "$SRC"/conf/certpush-*.yaml; do
+		test_cmp "$f" "x-push/usr/share/doc/certpush/examples/${f##*/}" || return 1
 	done
 '
 
@@ -392,10 +400,13 @@ test_expect_success RPMS 'certpush.rpm: files, owners, modes, config files' '
 	-rw-r--r-- root:root  /usr/lib/systemd/system/certpush.service
 	-rwxr-xr-x root:root  /usr/sbin/certpush
 	-rw-r--r-- root:root d /usr/share/doc/certpush/README.md
+	drwxr-xr-x root:root  /usr/share/doc/certpush/examples
+	@EXAMPLES@
 	-rw-r--r-- root:root d /usr/share/man/man5/certpush.yaml.5.gz
 	-rw-r--r-- root:root d /usr/share/man/man8/certpush.8.gz
 	drwx------ root:root  /var/lib/certpush
 	EOF
+	with_examples "-rw-r--r-- root:root d /usr/share/doc/certpush/examples/" expect &&
 	rpm_list "$RPM_PUSH" >actual &&
 	test_cmp expect actual
 '
