@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "build.h"
 #include "bundle.h"
@@ -95,14 +96,32 @@ build_bundle(const struct pushconf *c, const struct target *t, EVP_PKEY *sk,
 	return rc;
 }
 
+void
+target_content(const struct target *t, const uint8_t items[32], uint8_t out[32])
+{
+	uint8_t both[32 + SEAL_KEY_LEN];
+
+	if (!t->sealed) {
+		memmove(out, items, 32);
+		return;
+	}
+	memcpy(both, items, 32);
+	memcpy(both + 32, t->recipient.raw, SEAL_KEY_LEN);
+	SHA256(both, sizeof(both), out);
+}
+
 int
 content_digest(const struct pushconf *c, const struct target *t, time_t now,
     uint8_t out[32], struct err *e)
 {
 	struct collected col;
+	uint8_t items[32];
 	int rc;
 
-	rc = collect_target(c, t, now, &col, e) == 0 ? entries_digest(&col.bundle, out, e) : -1;
+	rc = collect_target(c, t, now, &col, e) == 0 ?
+	    entries_digest(&col.bundle, items, e) : -1;
 	collected_free(&col);
+	if (rc == 0)
+		target_content(t, items, out);
 	return rc;
 }

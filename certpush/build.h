@@ -58,9 +58,16 @@ void	built_items_free(struct built_items *bi);
 int	build_bundle(const struct pushconf *c, const struct target *t, EVP_PKEY *sk,
 	    uint64_t serial, time_t now, struct buf *out, struct err *e);
 /*
- * The digest of what t would receive now (entry names and contents, not
- * serial or times): equal digests mean nothing changed for t.  0, or -1
- * with e naming the invalid item.
+ * What t receives, from the digest of its items: the same, or for a
+ * target with a recipient the digest of both, so that a new recipient
+ * is a change to push.
+ */
+void	target_content(const struct target *t, const uint8_t items[32],
+	    uint8_t out[32]);
+/*
+ * The digest of what t would receive now (entry names and contents and
+ * its recipient, not serial or times): equal digests mean nothing
+ * changed for t.  0, or -1 with e naming the invalid item.
  */
 int	content_digest(const struct pushconf *c, const struct target *t, time_t now,
 	    uint8_t out[32], struct err *e);

@@ -367,6 +367,7 @@ hold_jobs(const struct pushconf *c, EVP_PKEY *sk, struct job *j, size_t n,
 	struct dnscheck dc;
 	struct holds prev;
 	struct err e;
+	uint8_t own[32];
 	size_t i, k;
 
 	dnscheck_run(c, &dc);
@@ -383,9 +384,10 @@ hold_jobs(const struct pushconf *c, EVP_PKEY *sk, struct job *j, size_t n,
 			    j[i].holds.h[k].item, (long long)(now - j[i].holds.h[k].since),
 			    j[i].holds.h[k].reason);
 		/* Nothing new to send: no serial, no delivery. */
+		target_content(j[i].d.t, j[i].own.content, own);
 		j[i].idle = j[i].use_own && j[i].ts.built != 0 &&
 		    j[i].ts.delivered >= j[i].ts.built &&
-		    memcmp(j[i].own.content, j[i].ts.content, sizeof(j[i].ts.content)) == 0;
+		    memcmp(own, j[i].ts.content, sizeof(j[i].ts.content)) == 0;
 		if (!dry_run && holds_save(c->state_dir, j[i].d.t->name, &j[i].holds, &e) == -1)
 			log_warnx("%s", e.msg);
 	}
@@ -418,8 +420,8 @@ prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
 		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, sk, &e) == -1))
 			goto fail;
 		j->ts.built = serial;
-		memcpy(j->ts.content, j->use_own ? j->own.content : g->items.content,
-		    sizeof(j->ts.content));
+		target_content(j->d.t, j->use_own ? j->own.content : g->items.content,
+		    j->ts.content);
 	}
 	j->d.bundle = &j->bundle;
 	return 0;

@@ -124,6 +124,7 @@ push_conf () {
 	signing_key: $TRASH/keys/signing.key
 	state_dir: $TRASH/state
 	outbox: $TRASH/outbox
+	quiet_period: 0
 	certificates:
 	  - name: www
 	    cert: $TRASH/src/cert.pem
@@ -241,6 +242,30 @@ test_expect_success 'a sealed bundle for a node without secret_key: refused clea
 	pull a install sealed-a.bundle >out &&
 	cat out &&
 	serves a
+'
+
+installed_serial () {
+	pull "$1" status --json | sed -n 's/^{"node":"[^"]*","serial":\([0-9]*\).*/\1/p'
+}
+
+test_expect_success 'a new recipient is a change: the daemon pushes that target only' '
+	push --now >out &&
+	grep "2 of 2 targets ok" out &&
+	serial_a=$(installed_serial a) && serial_b=$(installed_serial b) &&
+	"$CERTPULL" keygen -o keys/b2.key >b2.out &&
+	sed -i "s|keys/b.key|keys/b2.key|" b/certpull.yaml &&
+	sed -i "s|^    $(grep "^recipient:" b.out)\$|    $(grep "^recipient:" b2.out)|" certpush.yaml &&
+	grep -c "$(grep "^recipient:" b2.out)" certpush.yaml &&
+	DAEMON_NETNS=a daemon_start certpush-run "" \
+		"$CERTPUSH" -c "$TRASH/certpush.yaml" run &&
+	wait_until_ 60 grep -q "targets ok" certpush-run.log &&
+	daemon_stop certpush-run &&
+	cat certpush-run.log &&
+	grep "1 of 1 targets ok" certpush-run.log &&
+	grep "^certpush: b  *unchanged  *serial " certpush-run.log &&
+	! grep "^certpush: a " certpush-run.log &&
+	test "$(installed_serial a)" = "$serial_a" &&
+	test "$(installed_serial b)" -gt "$serial_b"
 '
 
 test_done
