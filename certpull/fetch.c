@@ -141,17 +141,22 @@ precheck(const struct pullconf *c, const struct buf *data, struct outcome *o)
 {
 	struct verify_policy pol = { 0 };
 	struct pullstate st;
+	struct seal_key key;
 	struct bundle *b;
 	enum bundle_check r;
 	char step[32];
 	struct err e;
-	int unchanged;
+	int unchanged, have_key;
 
 	memset(o, 0, sizeof(*o));
 	if (pullstate_load(c->state_dir, &st, &e) == -1)
 		return fail_step(o, "state", e.msg);
-	if ((b = malloc(sizeof(*b))) == NULL)
+	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return fail_step(o, "memory", "out of memory");
+	if ((have_key = pullconf_open_key(c, &key, &e)) == -1) {
+		free(b);
+		return fail_step(o, "verify:seal", e.msg);
+	}
 	pol.trusted = c->trusted;
 	pol.ntrusted = c->ntrusted;
 	pol.audience = c->node;
@@ -159,7 +164,11 @@ precheck(const struct pullconf *c, const struct buf *data, struct outcome *o)
 	pol.have_installed = st.have;
 	pol.installed_serial = st.serial;
 	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
+	pol.open_key = have_key ? &key : NULL;
 	r = bundle_verify(data->data, data->len, &pol, b, &unchanged, &e);
+	if (have_key)
+		seal_key_wipe(&key);
+	bundle_release(b);
 	free(b);
 	if (r == BC_OK)
 		return 0;

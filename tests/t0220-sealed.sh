@@ -11,11 +11,12 @@ for a node with a key (a downgrade) and a sealed bundle for a node without
 one are refused, and nothing is installed.'
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/lib-services.sh"
+. "$SRC/tests/lib-http.sh"
 
 test_have_prereq ROOT || skip_all "needs root"
 test_have_prereq NETNS || skip_all "cannot create network namespaces"
 test_have_prereq BUILT || skip_all "build certpush and certpull first"
-for cmd in haproxy openssl xxd; do
+for cmd in haproxy nginx openssl xxd; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
@@ -242,6 +243,30 @@ test_expect_success 'a sealed bundle for a node without secret_key: refused clea
 	pull a install sealed-a.bundle >out &&
 	cat out &&
 	serves a
+'
+
+test_expect_success 'a mirror anyone may read serves the sealed bundle; node a fetches it' '
+	netns_create mirror 3 &&
+	M=$(netns_addr mirror) &&
+	make_cert ca mirror "IP:$M" >/dev/null &&
+	mkdir -m 0755 www &&
+	mirror_start mirror "$TRASH/mirror" "$TRASH/www" "$TRASH/ca/mirror.fullchain" \
+		"$TRASH/ca/mirror.key" &&
+	source_leaf ca b &&
+	push bundle --target a -o www/a.bundle >/dev/null &&
+	chmod 0644 www/a.bundle &&
+	no_secret_in www/a.bundle ca/b.key src/dkim.key &&
+	cat >>a/certpull.yaml <<-EOF &&
+	fetch:
+	  timeout: 5
+	  urls:
+	    - "https://$M/{node}.bundle"
+	  ca_file: $TRASH/ca/ca.crt
+	EOF
+	pull a fetch >out &&
+	cat out &&
+	grep "^https://$M/a.bundle: installed serial" out &&
+	serves b
 '
 
 installed_serial () {
