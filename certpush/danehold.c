@@ -20,6 +20,7 @@
 #include "tstate.h"
 
 #define HOLDS_FILE_MAX	(PUSH_MAX_ITEMS * 1400)
+#define TTL_SLACK	2	/* seconds added to a TTL to wait out */
 
 int
 danehold_needed(const struct pushconf *c)
@@ -83,18 +84,25 @@ same_pins(const struct dane_name *d, STACK_OF(X509) *a, STACK_OF(X509) *b)
 
 /*
  * Whether certificate s may go from chain old (NULL: none delivered) to
- * new: 1, or 0 with why.
+ * new: 1 without DNS (the pins did not change), 2 by DNS (*ttl: the
+ * longest TTL of the RRsets asked), or 0 with why.
  */
 static int
 cert_free_to_go(const struct dnscheck *dc, const struct cert_source *s,
-    STACK_OF(X509) *old, STACK_OF(X509) *new, char *why, size_t size)
+    STACK_OF(X509) *old, STACK_OF(X509) *new, char *why, size_t size,
+    unsigned long *ttl)
 {
-	char w[1100];
+	char w[1100], q[300];
 	size_t i;
+	int go = 1;
 
 	for (i = 0; i < s->ndane; i++) {
 		if (old != NULL && same_pins(&s->dane[i], old, new))
 			continue;
+		go = 2;
+		dane_qname(&s->dane[i], q, sizeof(q));
+		if (dnscheck_ttl(dc, q, DNS_TYPE_TLSA) > *ttl)
+			*ttl = dnscheck_ttl(dc, q, DNS_TYPE_TLSA);
 		if (!dane_published(dc, &s->dane[i], new, w, sizeof(w))) {
 			snprintf(why, size, "new key: %s", w);
 			return 0;
@@ -105,20 +113,22 @@ cert_free_to_go(const struct dnscheck *dc, const struct cert_source *s,
 			return 0;
 		}
 	}
-	return 1;
+	return go;
 }
 
 /* The same for DKIM key s, from key old (NULL: none delivered) to new. */
 static int
 dkim_free_to_go(const struct dnscheck *dc, const struct dkim_source *s,
-    EVP_PKEY *old, EVP_PKEY *new, char *why, size_t size)
+    EVP_PKEY *old, EVP_PKEY *new, char *why, size_t size, unsigned long *ttl)
 {
-	char w[1100];
+	char w[1100], q[300];
 
 	if (old != NULL && dane_same_key(old, new))
 		return 1;
+	dkim_qname(s, q, sizeof(q));
+	*ttl = dnscheck_ttl(dc, q, DNS_TYPE_TXT);
 	if (dkim_published(dc, s, new, w, sizeof(w)))
-		return 1;
+		return 2;
 	snprintf(why, size, "new DKIM key: %s", w);
 	return 0;
 }
@@ -147,7 +157,7 @@ previous_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target *t,
 }
 
 /* Records item as held in out, carrying its since and attempts from prev. */
-static void
+static struct held_item *
 add_hold(struct holds *out, const struct holds *prev, const char *item, time_t now,
     const char *why)
 {
@@ -165,12 +175,26 @@ add_hold(struct holds *out, const struct holds *prev, const char *item, time_t n
 		}
 	h->attempts++;
 	h->next = now + (time_t)tstate_backoff(h->attempts);
+	return h;
 }
 
-/* Whether item of t may change; 1, or 0 with why. */
+/* prev's hold of item, or NULL. */
+static const struct held_item *
+hold_of(const struct holds *prev, const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < prev->n; i++)
+		if (strcmp(prev->h[i].item, item) == 0)
+			return &prev->h[i];
+	return NULL;
+}
+
+/* Whether item of t may change: as cert_free_to_go. */
 static int
 item_free_to_go(const struct pushconf *c, const struct dnscheck *dc, const char *item,
-    const struct bundle *old, const struct bundle *new, char *why, size_t size)
+    const struct bundle *old, const struct bundle *new, char *why, size_t size,
+    unsigned long *ttl)
 {
 	const struct cert_source *cs = pushconf_cert(c, item);
 	const struct dkim_source *ds = pushconf_dkim(c, item);
@@ -181,7 +205,7 @@ item_free_to_go(const struct pushconf *c, const struct dnscheck *dc, const char 
 	if (cs != NULL && cs->ndane > 0) {
 		oc = chain_of(old, item);
 		nc = chain_of(new, item);
-		go = nc != NULL && cert_free_to_go(dc, cs, oc, nc, why, size);
+		go = nc == NULL ? 0 : cert_free_to_go(dc, cs, oc, nc, why, size, ttl);
 		sk_X509_pop_free(oc, X509_free);
 		sk_X509_pop_free(nc, X509_free);
 		return go;
@@ -190,10 +214,44 @@ item_free_to_go(const struct pushconf *c, const struct dnscheck *dc, const char 
 		return 1;
 	ok = dkim_of(old, item);
 	nk = dkim_of(new, item);
-	go = nk != NULL && dkim_free_to_go(dc, ds, ok, nk, why, size);
+	go = nk == NULL ? 0 : dkim_free_to_go(dc, ds, ok, nk, why, size, ttl);
 	EVP_PKEY_free(ok);
 	EVP_PKEY_free(nk);
 	return go;
+}
+
+/*
+ * A key change DNS allows: 1 once the records have been published for
+ * their TTL since first found so; else 0, with a hold in out that says
+ * how long is left and comes back when it is over.
+ */
+static int
+ttl_waited(struct holds *out, const struct holds *prev, const char *item, time_t now,
+    unsigned long ttl)
+{
+	const struct held_item *p = hold_of(prev, item);
+	time_t seen = p != NULL && p->seen != 0 ? p->seen : now;
+	struct held_item *h;
+	char why[200];
+
+	/*
+	 * The TTL of the first sighting: later answers come from caches,
+	 * counting down.  Caches count whole seconds and round up (Postfix
+	 * adds one).
+	 */
+	if (p != NULL && p->seen != 0 && p->ttl > ttl)
+		ttl = p->ttl;
+	ttl += TTL_SLACK;
+	if (now >= seen + (time_t)ttl)
+		return 1;
+	snprintf(why, sizeof(why), "published; waiting %lld s more (the records' TTL "
+	    "of %lu s, and %d) for caches to drop the previous ones", (long long)(seen +
+	    (time_t)ttl - now), ttl - TTL_SLACK, TTL_SLACK);
+	h = add_hold(out, prev, item, now, why);
+	h->seen = seen;
+	h->ttl = ttl - TTL_SLACK;
+	h->next = seen + (time_t)ttl;
+	return 0;
 }
 
 /* Copies entry en into own's next slot.  0 or -1. */
@@ -268,8 +326,9 @@ danehold_decide(const struct pushconf *c, const struct dnscheck *dc, EVP_PKEY *s
 	struct buf raw = { 0 };
 	struct bundle *old = calloc(1, sizeof(*old));
 	char why[1200];
+	unsigned long ttl;
 	size_t i;
-	int have_old, rc = 0;
+	int have_old, in_service, go, rc = 0;
 
 	*use_own = 0;
 	memset(out, 0, sizeof(*out));
@@ -277,12 +336,19 @@ danehold_decide(const struct pushconf *c, const struct dnscheck *dc, EVP_PKEY *s
 		return err_set(e, "out of memory");
 	have_old = previous_bundle(c, sk, t, now, &raw, old) == 0;
 	for (i = 0; i < t->nitems; i++) {
-		if (item_free_to_go(c, dc, t->items[i], have_old ? old : NULL, new, why,
-		    sizeof(why)))
+		in_service = have_old && (entry_of(old, t->items[i], KIND_CHAIN) != NULL ||
+		    entry_of(old, t->items[i], KIND_DKIM) != NULL);
+		ttl = 0;
+		go = item_free_to_go(c, dc, t->items[i], have_old ? old : NULL, new, why,
+		    sizeof(why), &ttl);
+		/* A first key has no cached predecessor to wait out. */
+		if (go == 1 || (go == 2 && (!in_service ||
+		    ttl_waited(out, prev_holds, t->items[i], now, ttl))))
 			continue;
+		if (go == 2)
+			continue;	/* ttl_waited recorded the hold */
 		add_hold(out, prev_holds, t->items[i], now, why);
-		if (!have_old || (entry_of(old, t->items[i], KIND_CHAIN) == NULL &&
-		    entry_of(old, t->items[i], KIND_DKIM) == NULL)) {
+		if (!in_service) {
 			rc = err_set(e, "%s held, with no previous bundle to keep in "
 			    "service: %s", t->items[i], why);
 			break;
@@ -311,7 +377,8 @@ holds_load(const char *state_dir, const char *target, struct holds *h, struct er
 {
 	char path[PATH_MAX], item[BUNDLE_NAME_MAX + 1], *line, *save = NULL;
 	struct buf b = { 0 };
-	long long since, next;
+	long long since, next, seen;
+	unsigned long ttl;
 	unsigned attempts;
 	int off;
 
@@ -325,9 +392,11 @@ holds_load(const char *state_dir, const char *target, struct holds *h, struct er
 	}
 	for (line = strtok_r((char *)b.data, "\n", &save); line != NULL &&
 	    h->n < PUSH_MAX_ITEMS; line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "hold %64s %lld %u %lld %n", item, &since, &attempts, &next,
-		    &off) != 4 || bundle_name_ok(item) == -1)
+		if (sscanf(line, "hold %64s %lld %u %lld %lld %lu %n", item, &since, &attempts,
+		    &next, &seen, &ttl, &off) != 6 || bundle_name_ok(item) == -1)
 			continue;
+		h->h[h->n].seen = (time_t)seen;
+		h->h[h->n].ttl = ttl;
 		snprintf(h->h[h->n].item, sizeof(h->h[h->n].item), "%s", item);
 		h->h[h->n].since = (time_t)since;
 		h->h[h->n].attempts = attempts;
@@ -362,9 +431,9 @@ holds_save(const char *state_dir, const char *target, const struct holds *h,
 		char line[1400];
 
 		str_escape_ctl(reason, sizeof(reason), h->h[i].reason);
-		snprintf(line, sizeof(line), "hold %s %lld %u %lld %s\n", h->h[i].item,
-		    (long long)h->h[i].since, h->h[i].attempts, (long long)h->h[i].next,
-		    reason);
+		snprintf(line, sizeof(line), "hold %s %lld %u %lld %lld %lu %s\n",
+		    h->h[i].item, (long long)h->h[i].since, h->h[i].attempts,
+		    (long long)h->h[i].next, (long long)h->h[i].seen, h->h[i].ttl, reason);
 		buf_add_str(&b, line);
 	}
 	rc = file_write_atomic(path, b.data, b.len, geteuid(), getegid(), 0600, e);

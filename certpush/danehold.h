@@ -9,6 +9,11 @@
  * - with a dns: section, a DKIM key, until its SELECTOR._domainkey TXT
  *   record is published, secure, and its p= is the new key.
  *
+ * Once published, a change of a key in service still waits for the
+ * TTL of the records from when it was first found published: a sender's
+ * or receiver's cache (Postfix keeps TLSA RRsets for their TTL) may hold
+ * the previous RRset until then.
+ *
  * A held item travels with its previous entries, so the target's other
  * items proceed.  Any DNS failure (bogus, insecure, no answer) holds; a
  * key that did not change passes without DNS.  Holds are recorded in
@@ -31,6 +36,8 @@ struct held_item {
 	time_t		 since;		/* first held */
 	unsigned	 attempts;	/* checks that held it */
 	time_t		 next;		/* next check due */
+	time_t		 seen;		/* first found published, 0 if not yet */
+	unsigned long	 ttl;		/* of the records then: the wait after seen */
 	char		 reason[1024];
 };
 

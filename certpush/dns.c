@@ -178,6 +178,7 @@ judge(const struct ub_result *r, struct dns_answer *a)
 		    "resolver says SERVFAIL for bogus data)", r->rcode == 2 ?
 		    "SERVFAIL" : r->rcode == 5 ? "REFUSED" : "an error");
 	a->nxdomain = r->nxdomain;
+	a->ttl = r->ttl < 0 ? 0 : r->ttl > DNS_MAX_TTL ? DNS_MAX_TTL : (unsigned long)r->ttl;
 	if (copy_records(r, a) == -1)
 		return -1;
 	a->state = r->secure ? DNS_SECURE : DNS_INSECURE;

@@ -22,6 +22,7 @@
 #define DNS_MAX_RR		32	/* records of one RRset */
 #define DNS_MAX_RDATA		4096	/* bytes of one record's data */
 #define DNS_MAX_RESOLVERS	4
+#define DNS_MAX_TTL		86400	/* a longer TTL is taken as a day */
 #define DNS_TYPE_TXT		16
 #define DNS_TYPE_TLSA		52
 #define DNS_DEFAULT_ANCHOR	"/usr/share/dns/root.key"
@@ -50,6 +51,7 @@ struct dns_answer {
 	enum dns_state	 state;
 	int		 nxdomain;	/* the name does not exist */
 	size_t		 n;		/* records (0 with NODATA/NXDOMAIN) */
+	unsigned long	 ttl;		/* seconds, at most DNS_MAX_TTL */
 	struct dns_rr	 rr[DNS_MAX_RR];
 	char		 why[256];	/* for BOGUS and ERROR: the reason */
 };

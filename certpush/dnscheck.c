@@ -36,6 +36,14 @@ dnscheck_find(const struct dnscheck *dc, const char *qname, int type)
 	return NULL;
 }
 
+unsigned long
+dnscheck_ttl(const struct dnscheck *dc, const char *qname, int type)
+{
+	const struct dns_lookup *l = dnscheck_find(dc, qname, type);
+
+	return l != NULL ? l->a.ttl : 0;
+}
+
 /* Adds qname/type to the list unless it is there.  0 or -1. */
 static int
 want(struct dnscheck *dc, size_t cap, const char *qname, int type)

@@ -41,6 +41,8 @@ void	dnscheck_free(struct dnscheck *dc);
 /* The lookup of qname and type, or NULL. */
 const struct dns_lookup *dnscheck_find(const struct dnscheck *dc, const char *qname,
 	    int type);
+/* The TTL of the answer for qname and type (0 if none). */
+unsigned long dnscheck_ttl(const struct dnscheck *dc, const char *qname, int type);
 /* "_25._tcp.mail.example.com." for d. */
 void	dane_qname(const struct dane_name *d, char *out, size_t size);
 /* "SELECTOR._domainkey.DOMAIN." for s. */

@@ -24,9 +24,10 @@ DNS_NS=
 DNS_RESOLVER=
 DNS_ANCHOR=
 
-# dns_zone_text_: the zone: SOA (with $DNS_SERIAL), NS, then the records.
+# dns_zone_text_: the zone: SOA (with $DNS_SERIAL), NS, then the records;
+# every TTL is $DNS_TTL (default 30 s).
 dns_zone_text_ () {
-	printf '$ORIGIN %s.\n$TTL 30\n' "$DNS_ZONE"
+	printf '$ORIGIN %s.\n$TTL %s\n' "$DNS_ZONE" "${DNS_TTL:-30}"
 	printf '@ IN SOA ns.%s. hostmaster.%s. %s 30 30 3600 5\n' "$DNS_ZONE" "$DNS_ZONE" "$DNS_SERIAL"
 	printf '@ IN NS ns.%s.\nns IN A %s\n' "$DNS_ZONE" "$DNS_NS"
 	cat "$DNS_DIR/records"

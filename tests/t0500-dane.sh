@@ -1,10 +1,14 @@
 #!/bin/bash
-test_description='DANE and DKIM against real DNS: certpush tlsa, the hold of key changes
+test_description='DANE and DKIM against real DNS: certpush tlsa, the hold of key changes, audit
 
 A DNSSEC-signed zone example.test served by nsd (node ns) and a validating
 unbound (node resolver); certpush runs in node front and asks the resolver
 through libunbound, which validates from the zone'"'"'s DS itself.  Records are
-published mid-test (zone re-signed, nsd reloaded, unbound flushed).'
+published mid-test (zone re-signed, nsd reloaded, unbound flushed).  Then
+Postfix on front is the DANE endpoint the audit probes, a DANE-enforcing
+Postfix client (node client) delivers to it across a key rotation, and
+OpenDKIM verifies a message signed with the rotated DKIM key against the
+published record.'
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/lib-services.sh"
 . "$SRC/tests/lib-dns.sh"
@@ -16,6 +20,21 @@ for cmd in nsd nsd-control unbound unbound-control ldns-keygen ldns-signzone dig
 	postfix postconf jq opendkim; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
+
+# Records live 3 s: a key change in service waits that long once published.
+DNS_TTL=3
+
+# push_released: push until no key change is held (each published record
+# waits out its TTL first), at most 30 times a second apart.
+push_released () {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		push --now >out 2>err && return 0
+		sleep 1
+	done
+	cat out err
+	return 1
+}
 
 # spki_sha256 CERT_OR_KEY: the 3 1 1 association data of a certificate or key.
 spki_sha256 () {
@@ -166,9 +185,13 @@ test_expect_success 'push: a new key without its TLSA record is held, the record
 	jq -e ".targets[0].holds[0].checks == 2" status.json
 '
 
-test_expect_success 'push: once the record is published (zone re-signed), the new key is delivered' '
+test_expect_success 'push: once the record is published (zone re-signed) and its TTL over, the new key is delivered' '
 	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_b" &&
-	push --now >out 2>err &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "front: www held .*: published; waiting [0-5] s more (the records. TTL of 3 s, and 2) for caches to drop the previous ones" err &&
+	installed_is a2 &&
+	push_released &&
 	cat out err &&
 	grep "^front  *installed" out &&
 	installed_is b &&
@@ -186,7 +209,7 @@ test_expect_success 'push: held while the record of the key in service is gone' 
 	grep "www held .*the record of the key in service is gone, so the switch would break DANE: no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_b$" err &&
 	installed_is b &&
 	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_b" &&
-	push --now >out 2>err &&
+	push_released &&
 	installed_is c
 '
 
@@ -208,7 +231,7 @@ test_expect_success 'push: an unreachable resolver holds the new key' '
 	cat out err &&
 	grep "www held .*new key: _25._tcp.mail.example.test.: DNS error: no answer within the 3 s DNS deadline" err &&
 	installed_is c &&
-	push --now >out 2>err &&
+	push_released &&
 	installed_is d
 '
 
@@ -269,7 +292,7 @@ test_expect_success 'dkim: a new DKIM key whose TXT record is not published is h
 	dkim_installed_is dkim1.key &&
 	dns_unpublish "_domainkey" &&
 	publish_dkim &&
-	push --now >out 2>err &&
+	push_released &&
 	cat out err &&
 	dkim_installed_is dkim2.key
 '
@@ -283,7 +306,7 @@ test_expect_success 'audit: Postfix on front serves the certificate certpull ins
 	FRONT=$(netns_addr front) &&
 	postfix_start front "$TRASH/pf" "$TRASH/front/site.pem" &&
 	postconf -c "$TRASH/pf/etc" -e "relay_domains = example.test" \
-		"transport_maps = inline:{ example.test = discard: }" &&
+		"transport_maps = inline:{example.test=discard:}" &&
 	postfix_reload "$TRASH/pf" &&
 	{ pull_conf_head front "$TRASH/front/state" &&
 	  pull_files_service "$TRASH/front/site.pem" www key+chain 0600 postfix \
@@ -339,6 +362,87 @@ test_expect_success 'audit: a bogus TLSA RRset is CRITICAL' '
 	test "$(field audit.json _25._tcp.mail.example.test. verdict)" = CRITICAL &&
 	field audit.json _25._tcp.mail.example.test. problems | grep "^DNSSEC bogus: " &&
 	dns_reload_
+'
+
+# smtp_inject NODE RCPT: hand a message for RCPT to the Postfix of NODE on
+# 127.0.0.1:25; fails on any reply that is not 2xx or 3xx.
+smtp_inject () {
+	netns_exec "$1" bash -c '
+		exec 3<>/dev/tcp/127.0.0.1/25 || exit 1
+		reply () {
+			local l i
+			for ((i = 0; i < 50; i++)); do
+				IFS= read -r -t 10 l <&3 || return 1
+				echo "S: $l"
+				case $l in
+				[23][0-9][0-9]" "*) return 0 ;;
+				[0-9][0-9][0-9]" "*) return 1 ;;
+				esac
+			done
+			return 1
+		}
+		say () { echo "C: $1"; printf "%s\r\n" "$1" >&3; }
+		reply && say "EHLO client.example.test" && reply &&
+		say "MAIL FROM:<test@client.example.test>" && reply &&
+		say "RCPT TO:<$0>" && reply && say DATA && reply &&
+		say "Subject: DANE test to $0" && say "" && say "DANE test" && say "." &&
+		reply && say QUIT && reply' "$2"
+}
+
+# sent_verified N: the client Postfix delivered N messages to
+# mail.example.test over a DANE-verified TLS connection, and deferred none.
+sent_verified () {
+	test "$(grep -c "to=<user$1@example.test>, relay=mail.example.test.*status=sent" client/maillog)" = 1 &&
+	test "$(grep -c "Verified TLS connection established to mail.example.test" client/maillog)" -ge "$1"
+}
+
+test_expect_success 'postfix: a DANE-enforcing client (smtp_tls_security_level = dane) delivers' '
+	netns_create client &&
+	mkdir -p "/etc/netns/$(netns_name client)" &&
+	at_exit "rm -rf /etc/netns/$(netns_name client)" &&
+	printf "nameserver %s\noptions trust-ad\n" "$DNS_RESOLVER" \
+		>"/etc/netns/$(netns_name client)/resolv.conf" &&
+	postfix_start client "$TRASH/client" "$TRASH/ca/a.pem" &&
+	postconf -c "$TRASH/client/etc" -e "myhostname = client.example.test" \
+		"smtp_tls_security_level = dane" "smtp_dns_support_level = dnssec" \
+		"smtp_tls_loglevel = 1" &&
+	postfix_reload "$TRASH/client" &&
+	smtp_inject client user1@example.test &&
+	wait_until_ 30 sent_verified 1 ||
+		{ tail -n 30 client/maillog; false; }
+'
+
+test_expect_success 'postfix: after a key rotation (record first, then push), DANE delivery goes on' '
+	make_cert ca f "DNS:mail.example.test" && source_leaf ca f &&
+	hash_f=$(spki_sha256 ca/f.crt) &&
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_f" &&
+	push_released &&
+	cat out err &&
+	installed_is f &&
+	smtp_inject client user2@example.test &&
+	wait_until_ 30 sent_verified 2 &&
+	! grep -i "untrusted\|deferred\|TLSA.*fail" client/maillog ||
+		{ tail -n 30 client/maillog; false; }
+'
+
+test_expect_success 'opendkim: a message signed with the rotated key verifies against the published record' '
+	mkdir -m 0755 dkimv &&
+	install -o opendkim -g opendkim -m 0600 front/dkim.private dkimv/key.pem &&
+	dkim_installed_is dkim2.key &&
+	printf "%s\n" "From: test@example.test" "To: user@example.test" \
+		"Subject: rotated DKIM key" "Date: $(date -R)" "" "signed after the rotation" >msg &&
+	opendkim_setup "$TRASH/dkimv" "$TRASH/dkimv/key.pem" s1 example.test &&
+	opendkim_sign "$TRASH/dkimv" msg >sig &&
+	cat sig msg >signed &&
+	printf "%s\n" "server:" "  local-zone: \"test.\" nodefault" \
+		"  trust-anchor-file: \"$DNS_ANCHOR\"" "forward-zone:" "  name: \".\"" \
+		"  forward-addr: $DNS_RESOLVER" >dkimv/unbound.conf &&
+	printf "%s\n" "Mode v" "ResolverConfiguration $TRASH/dkimv/unbound.conf" \
+		"Syslog no" "UserID opendkim" >dkimv/dns.conf &&
+	opendkim_run_ "$TRASH/dkimv" dns.conf signed >verdict &&
+	cat verdict &&
+	grep "verification (s=s1, d=example.test, .*) succeeded" verdict &&
+	! grep insecure verdict
 '
 
 test_done
