@@ -4,7 +4,8 @@
  * strings running past the record, NUL bytes, repeated or misplaced tags,
  * broken base64, keys of the wrong type, trailing DER) beside the records
  * that must match, computed independently with OpenSSL; and the dane:
- * and dns: keys of certpush.yaml.
+ * and dns: keys of certpush.yaml; the holds file (STATE/holds/TARGET),
+ * which status, audit and the daemon read back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,14 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "dane.h"
+#include "danehold.h"
 #include "pushconf.h"
 
 #include "testcerts.c"
+#include "testutil.c"
 
 #define NOW	1780000000L
 
@@ -456,6 +460,68 @@ test_config(void **state)
 	pushconf_free(&c);
 }
 
+/* ---- STATE/holds/TARGET ---- */
+
+static void
+test_holds_file(void **state)
+{
+	char dir[TU_PATH_MAX], sub[TU_PATH_MAX], path[TU_PATH_MAX], *big;
+	struct holds h = { 0 }, back;
+	struct err e;
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(tu_mkdtemp(dir), 0);
+	/* None: zero holds. */
+	assert_int_equal(holds_load(dir, "n1", &back, &e), 0);
+	assert_int_equal(back.n, 0);
+	/* A round trip; a reason from DNS with a newline stays on its line. */
+	h.n = 2;
+	snprintf(h.h[0].item, sizeof(h.h[0].item), "www");
+	h.h[0].since = 1000;
+	h.h[0].attempts = 3;
+	h.h[0].next = 2000;
+	snprintf(h.h[0].reason, sizeof(h.h[0].reason), "DNS bogus: a\nhold evil 1 1 1 1 1 x");
+	snprintf(h.h[1].item, sizeof(h.h[1].item), "dkim");
+	h.h[1].seen = 1500;
+	h.h[1].ttl = 300;
+	assert_int_equal(holds_save(dir, "n1", &h, &e), 0);
+	assert_int_equal(holds_load(dir, "n1", &back, &e), 0);
+	assert_int_equal(back.n, 2);
+	assert_string_equal(back.h[0].item, "www");
+	assert_int_equal(back.h[0].since, 1000);
+	assert_int_equal(back.h[0].attempts, 3);
+	assert_int_equal(back.h[0].next, 2000);
+	assert_null(strchr(back.h[0].reason, '\n'));
+	assert_non_null(strstr(back.h[0].reason, "DNS bogus: a"));
+	assert_int_equal(back.h[1].seen, 1500);
+	assert_int_equal(back.h[1].ttl, 300);
+	/* No holds: the file goes. */
+	h.n = 0;
+	assert_int_equal(holds_save(dir, "n1", &h, &e), 0);
+	snprintf(path, sizeof(path), "%s/holds/n1", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	/* Hostile lines are skipped; at most PUSH_MAX_ITEMS are read. */
+	snprintf(sub, sizeof(sub), "%s/holds", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("garbage\nhold ../x 1 1 1 0 0 r\nhold www 1 1\nhold www x 1 1 0 0 r\n", f);
+	for (i = 0; i < PUSH_MAX_ITEMS + 5; i++)
+		fprintf(f, "hold item%zu 1 2 3 0 0 reason %zu\n", i, i);
+	fclose(f);
+	assert_int_equal(holds_load(dir, "n1", &back, &e), 0);
+	assert_int_equal(back.n, PUSH_MAX_ITEMS);
+	assert_string_equal(back.h[0].item, "item0");
+	assert_string_equal(back.h[0].reason, "reason 0");
+	/* An oversized file is an error, not a truncated reading. */
+	assert_non_null(big = malloc(PUSH_MAX_ITEMS * 1400 + 2));
+	memset(big, 'a', PUSH_MAX_ITEMS * 1400 + 1);
+	assert_int_equal(tu_write(sub, "n2", big, PUSH_MAX_ITEMS * 1400 + 1, 0600, NULL), 0);
+	free(big);
+	assert_int_equal(holds_load(dir, "n2", &back, &e), -1);
+	assert_int_equal(tu_rmtree(dir), 0);
+}
+
 int
 main(void)
 {
@@ -468,6 +534,7 @@ main(void)
 		cmocka_unit_test(test_dkim_hostile),
 		cmocka_unit_test(test_dkim_record_text),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_holds_file),
 	};
 
 	return cmocka_run_group_tests_name("dane", tests, group_setup, group_teardown);
