@@ -209,10 +209,10 @@ keep_equivalent(struct txn *t)
 	}
 }
 
-/* Renders every configured file from the verified bundle. */
+/* Renders every configured file from the verified bundle, parsed in kept. */
 static int
-prepare(const struct pullconf *c, const struct bundle *b, struct txn *t,
-    struct err *e)
+prepare(const struct pullconf *c, const struct bundle *b,
+    const struct bundle_parsed *kept, struct txn *t, struct err *e)
 {
 	char fpr[CERT_FPR_LEN];
 	size_t i, j;
@@ -223,7 +223,7 @@ prepare(const struct pullconf *c, const struct bundle *b, struct txn *t,
 
 			tf->svc = &c->services[i];
 			tf->f = &c->services[i].files[j];
-			if (render_file(b, tf->f, &tf->new, fpr, e) == -1)
+			if (render_file(b, kept, tf->f, &tf->new, fpr, e) == -1)
 				return -1;
 		}
 	if (txn_compare(t, e) == -1)
@@ -311,7 +311,8 @@ check_endpoints(const struct pullconf *c, const struct txn *t, int old,
  * each), so that the sender still learns the served fingerprints.
  */
 static void
-report_served(const struct pullconf *c, const struct bundle *b, struct outcome *o)
+report_served(const struct pullconf *c, const struct bundle *b,
+    const struct bundle_parsed *kept, struct outcome *o)
 {
 	char want[CERT_FPR_LEN];
 	size_t i, j;
@@ -323,7 +324,7 @@ report_served(const struct pullconf *c, const struct bundle *b, struct outcome *
 			const char *item = endpoint_item(&c->services[i], ep);
 			struct err why;
 
-			if (item == NULL || render_leaf_fpr(b, item, want) == -1)
+			if (item == NULL || render_leaf_fpr(b, kept, item, want) == -1)
 				continue;
 			if (endpoint_wait(ep, want, 0, &o->served[o->nserved++], &why) == -1)
 				log_warnx("%s", why.msg);
@@ -437,9 +438,10 @@ roll_back(const struct pullconf *c, struct txn *t, int state_written,
 	o->files = restored ? finish_rollback(t, touched) : FILES_RESTORE_PENDING;
 }
 
+/* Verifies the bundle into b, keeping its parsed content in kept. */
 static int
 verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle *b,
-    int *unchanged, struct outcome *o)
+    struct bundle_parsed *kept, int *unchanged, struct outcome *o)
 {
 	struct verify_policy pol = { 0 };
 	struct pullstate st;
@@ -460,6 +462,7 @@ verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle 
 	pol.have_installed = st.have;
 	pol.installed_serial = st.serial;
 	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
+	pol.keep = kept;
 	pol.open_key = have_key ? &key : NULL;
 	r = bundle_verify(data, len, &pol, b, unchanged, &e);
 	if (have_key)
@@ -484,14 +487,14 @@ record(const struct pullconf *c, const struct bundle *b, struct err *e)
 
 /* Steps 2 to 7 on a verified bundle; t is filled and released by the caller. */
 static enum install_result
-transact(const struct pullconf *c, const struct bundle *b, struct txn *t,
-    struct outcome *o)
+transact(const struct pullconf *c, const struct bundle *b,
+    const struct bundle_parsed *kept, struct txn *t, struct outcome *o)
 {
 	const char *step = "render";
 	struct err e;
 	int synced;
 
-	if (prepare(c, b, t, &e) == -1)
+	if (prepare(c, b, kept, t, &e) == -1)
 		return fail(o, step, e.msg), INSTALL_FAILED;
 	if (txn_stage(t, &e) == -1)
 		return fail(o, "stage", e.msg), INSTALL_FAILED;
@@ -551,7 +554,8 @@ any_changed(const struct txn *t)
  * fingerprint of a certificate item: the front shows them per node.
  */
 static void
-note_changed(const struct txn *t, const struct bundle *b, struct outcome *o)
+note_changed(const struct txn *t, const struct bundle *b,
+    const struct bundle_parsed *kept, struct outcome *o)
 {
 	size_t i, k;
 
@@ -565,7 +569,7 @@ note_changed(const struct txn *t, const struct bundle *b, struct outcome *o)
 		if (k < o->nchanged || o->nchanged == OUTCOME_MAX_CHANGED)
 			continue;
 		snprintf(o->changed[k].item, sizeof(o->changed[k].item), "%s", item);
-		render_leaf_fpr(b, item, o->changed[k].fingerprint);
+		render_leaf_fpr(b, kept, item, o->changed[k].fingerprint);
 		o->nchanged++;
 	}
 }
@@ -590,6 +594,7 @@ install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 {
 	struct bundle *b = calloc(1, sizeof(*b));
 	struct txn *t = calloc(1, sizeof(*t));
+	struct bundle_parsed kept = { 0 };
 	struct err e;
 	int lock = -1, unchanged = 0;
 
@@ -608,20 +613,20 @@ install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 		fail(o, "recover", e.msg);
 		goto out;
 	}
-	if (verify(c, data, len, b, &unchanged, o) == -1)
+	if (verify(c, data, len, b, &kept, &unchanged, o) == -1)
 		goto out;
 	t->serial = b->serial;
 	if (unchanged) {
 		o->result = INSTALL_UNCHANGED;
-		report_served(c, b, o);
+		report_served(c, b, &kept, o);
 		goto out;
 	}
-	o->result = transact(c, b, t, o);
+	o->result = transact(c, b, &kept, t, o);
 	if (o->result == INSTALL_OK && !any_changed(t)) {
 		o->result = INSTALL_UNCHANGED;
-		report_served(c, b, o);
+		report_served(c, b, &kept, o);
 	} else if (o->result == INSTALL_OK)
-		note_changed(t, b, o);
+		note_changed(t, b, &kept, o);
 out:
 	if (o->result == INSTALL_FAILED)
 		log_warnx("install failed at %s: %s", o->step, o->error);
@@ -634,6 +639,7 @@ out:
 	free(t);
 	if (b != NULL)
 		bundle_release(b);
+	bundle_parsed_free(&kept);
 	free(b);
 	return o->result;
 }

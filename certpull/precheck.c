@@ -112,7 +112,7 @@ precheck_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 		for (j = 0; j < c->services[i].nfiles; j++) {
 			const struct svc_file *f = &c->services[i].files[j];
 
-			if (render_file(b, f, &out, fpr, &e) == -1) {
+			if (render_file(b, NULL, f, &out, fpr, &e) == -1) {
 				precheck_fail(p, "render", e.msg);
 				goto out;
 			}

@@ -14,20 +14,42 @@ entry_of(const struct bundle *b, const char *item, uint8_t kind)
 	return NULL;
 }
 
+/*
+ * The parsed chain or key of entry en: the one the content checks kept in
+ * p (borrowed), or else parsed now into *own, which the caller frees.
+ */
+static STACK_OF(X509) *
+chain_of(const struct bundle *b, const struct bundle_parsed *p,
+    const struct bundle_entry *en, STACK_OF(X509) **own, struct err *e)
+{
+	if (p != NULL && p->chain[en - b->entries] != NULL)
+		return p->chain[en - b->entries];
+	return *own = cert_parse_chain(en->data, en->len, e);
+}
+
+static EVP_PKEY *
+key_of(const struct bundle *b, const struct bundle_parsed *p,
+    const struct bundle_entry *en, EVP_PKEY **own, struct err *e)
+{
+	if (p != NULL && p->key[en - b->entries] != NULL)
+		return p->key[en - b->entries];
+	return *own = cert_parse_key(en->data, en->len, e);
+}
+
 static int
-render_dkim(const struct bundle *b, const struct svc_file *f, struct buf *out,
-    struct err *e)
+render_dkim(const struct bundle *b, const struct bundle_parsed *p,
+    const struct svc_file *f, struct buf *out, struct err *e)
 {
 	const struct bundle_entry *en = entry_of(b, f->item, KIND_DKIM);
-	EVP_PKEY *key;
+	EVP_PKEY *key, *own = NULL;
 	int rc;
 
 	if (en == NULL)
 		return err_set(e, "%s: the bundle has no DKIM key \"%s\"", f->path, f->item);
-	if ((key = cert_parse_key(en->data, en->len, e)) == NULL)
+	if ((key = key_of(b, p, en, &own, e)) == NULL)
 		return -1;
 	rc = cert_pem_key(key, out);
-	EVP_PKEY_free(key);
+	EVP_PKEY_free(own);
 	return rc == -1 ? err_set(e, "%s: cannot encode the key", f->path) : 0;
 }
 
@@ -56,26 +78,27 @@ layout(enum file_format fmt, STACK_OF(X509) *chain, EVP_PKEY *key, struct buf *o
 }
 
 int
-render_file(const struct bundle *b, const struct svc_file *f, struct buf *out,
-    char fpr[CERT_FPR_LEN], struct err *e)
+render_file(const struct bundle *b, const struct bundle_parsed *p,
+    const struct svc_file *f, struct buf *out, char fpr[CERT_FPR_LEN],
+    struct err *e)
 {
 	const struct bundle_entry *ce, *ke;
-	STACK_OF(X509) *chain = NULL;
-	EVP_PKEY *key = NULL;
+	STACK_OF(X509) *chain, *own_chain = NULL;
+	EVP_PKEY *key, *own_key = NULL;
 	int rc = -1;
 
 	fpr[0] = '\0';
 	if (format_is_secret(f->format))
 		out->secret = 1;
 	if (f->format == FMT_DKIM)
-		return render_dkim(b, f, out, e);
+		return render_dkim(b, p, f, out, e);
 	ce = entry_of(b, f->item, KIND_CHAIN);
 	ke = entry_of(b, f->item, KIND_KEY);
 	if (ce == NULL || ke == NULL)
 		return err_set(e, "%s: the bundle has no certificate \"%s\"", f->path,
 		    f->item);
-	if ((chain = cert_parse_chain(ce->data, ce->len, e)) == NULL ||
-	    (key = cert_parse_key(ke->data, ke->len, e)) == NULL)
+	if ((chain = chain_of(b, p, ce, &own_chain, e)) == NULL ||
+	    (key = key_of(b, p, ke, &own_key, e)) == NULL)
 		goto out;
 	if (f->format == FMT_PKCS12) {
 		if (pkcs12_render(f, chain, key, out, e) == -1)
@@ -88,22 +111,23 @@ render_file(const struct bundle *b, const struct svc_file *f, struct buf *out,
 	cert_fingerprint(sk_X509_value(chain, 0), fpr);
 	rc = 0;
 out:
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(own_key);
+	sk_X509_pop_free(own_chain, X509_free);
 	return rc;
 }
 
 int
-render_leaf_fpr(const struct bundle *b, const char *item, char fpr[CERT_FPR_LEN])
+render_leaf_fpr(const struct bundle *b, const struct bundle_parsed *p,
+    const char *item, char fpr[CERT_FPR_LEN])
 {
 	const struct bundle_entry *ce = entry_of(b, item, KIND_CHAIN);
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) *chain, *own = NULL;
 
 	fpr[0] = '\0';
-	if (ce == NULL || (chain = cert_parse_chain(ce->data, ce->len, NULL)) == NULL)
+	if (ce == NULL || (chain = chain_of(b, p, ce, &own, NULL)) == NULL)
 		return -1;
 	cert_fingerprint(sk_X509_value(chain, 0), fpr);
-	sk_X509_pop_free(chain, X509_free);
+	sk_X509_pop_free(own, X509_free);
 	return 0;
 }
 

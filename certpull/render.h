@@ -15,13 +15,16 @@
 /*
  * Renders f from b into out (marked secret when it holds a key) and, for
  * certificate items, the SHA-256 fingerprint of the leaf into fpr (""
- * otherwise).  Returns 0, or -1 with e set (item missing from the
- * bundle, or of the wrong kind for the format).
+ * otherwise).  p (or NULL) holds the entries the content checks already
+ * parsed; the others are parsed here.  Returns 0, or -1 with e set (item
+ * missing from the bundle, or of the wrong kind for the format).
  */
-int	render_file(const struct bundle *b, const struct svc_file *f,
-	    struct buf *out, char fpr[CERT_FPR_LEN], struct err *e);
+int	render_file(const struct bundle *b, const struct bundle_parsed *p,
+	    const struct svc_file *f, struct buf *out, char fpr[CERT_FPR_LEN],
+	    struct err *e);
 /* The leaf fingerprint of item in b ("" and -1 if b has no such chain). */
-int	render_leaf_fpr(const struct bundle *b, const char *item, char fpr[CERT_FPR_LEN]);
+int	render_leaf_fpr(const struct bundle *b, const struct bundle_parsed *p,
+	    const char *item, char fpr[CERT_FPR_LEN]);
 
 /*
  * The first certificate of a file of f's format holding content (a

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "buf.h"
 #include "err.h"
 #include "seal.h"
@@ -96,6 +98,18 @@ enum bundle_check {
 	BC_CHAIN,	/* chain out of order */
 };
 
+/*
+ * The parsed content of a bundle's entries, indexed as b->entries: the
+ * chain of a KIND_CHAIN entry, the key of a KIND_KEY or KIND_DKIM entry.
+ * The content checks fill it when asked, so that certpull renders its
+ * files from the objects it has checked instead of parsing (and, for
+ * OpenSSL 3, decoding each private key) again.
+ */
+struct bundle_parsed {
+	STACK_OF(X509)	*chain[BUNDLE_MAX_ENTRIES];
+	EVP_PKEY	*key[BUNDLE_MAX_ENTRIES];
+};
+
 struct verify_policy {
 	const struct pubkey	*trusted;
 	size_t			 ntrusted;
@@ -105,6 +119,7 @@ struct verify_policy {
 	uint64_t		 installed_serial;
 	uint8_t			 installed_digest[32];
 	const struct seal_key	*open_key;	/* this node's secret_key, or NULL */
+	struct bundle_parsed	*keep;		/* NULL, or filled on BC_OK */
 };
 
 /* The word naming a check, for verdict lines ("signature", "serial"...). */
@@ -159,6 +174,14 @@ enum bundle_check bundle_check_seal(const struct verify_policy *pol,
 	    struct bundle *b, struct err *e);
 /* Wipes and frees what bundle_verify opened (b->opened). */
 void	bundle_release(struct bundle *b);
+/*
+ * bundle_check_content, keeping every parsed chain and key in keep (when not NULL)
+ * on BC_OK; on failure keep is left empty.  Free with bundle_parsed_free.
+ */
+enum bundle_check bundle_check_content_keep(const struct bundle *b, time_t now,
+	    struct bundle_parsed *keep, struct err *e);
+/* Frees what p holds and empties it. */
+void	bundle_parsed_free(struct bundle_parsed *p);
 /* 0 if name is an acceptable item or audience name, else -1. */
 int	bundle_name_ok(const char *name);
 

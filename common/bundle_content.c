@@ -40,9 +40,17 @@ check_chain_times(const struct bundle *b, STACK_OF(X509) *chain,
 	return BC_OK;
 }
 
+/* Hands obj over to keep (at entry en's index) if keep is not NULL. */
+#define KEEP(keep, field, b, en, obj) do {				\
+	if ((keep) != NULL) {						\
+		(keep)->field[(en) - (b)->entries] = (obj);		\
+		(obj) = NULL;						\
+	}								\
+} while (0)
+
 static enum bundle_check
 check_pair(const struct bundle *b, const struct bundle_entry *chain_en,
-    time_t now, struct err *e)
+    time_t now, struct bundle_parsed *keep, struct err *e)
 {
 	const struct bundle_entry *key_en = find_entry(b, chain_en->item, KIND_KEY);
 	STACK_OF(X509) *chain = NULL;
@@ -69,7 +77,10 @@ check_pair(const struct bundle *b, const struct bundle_entry *chain_en,
 		err_set(e, "%s: %s", chain_en->item, why.msg);
 		goto out;
 	}
-	r = check_chain_times(b, chain, chain_en->item, now, e);
+	if ((r = check_chain_times(b, chain, chain_en->item, now, e)) == BC_OK) {
+		KEEP(keep, chain, b, chain_en, chain);
+		KEEP(keep, key, b, key_en, key);
+	}
 out:
 	EVP_PKEY_free(key);
 	sk_X509_pop_free(chain, X509_free);
@@ -77,7 +88,8 @@ out:
 }
 
 static enum bundle_check
-check_dkim(const struct bundle_entry *en, struct err *e)
+check_dkim(const struct bundle *b, const struct bundle_entry *en,
+    struct bundle_parsed *keep, struct err *e)
 {
 	EVP_PKEY *key;
 	struct err why;
@@ -85,15 +97,36 @@ check_dkim(const struct bundle_entry *en, struct err *e)
 
 	if ((key = cert_parse_key(en->data, en->len, &why)) == NULL)
 		return err_set(e, "%s: %s", en->item, why.msg), BC_PEM;
-	rc = cert_check_dkim_key(key, &why);
+	if ((rc = cert_check_dkim_key(key, &why)) == 0)
+		KEEP(keep, key, b, en, key);
 	EVP_PKEY_free(key);
 	if (rc == -1)
 		return err_set(e, "%s: %s", en->item, why.msg), BC_PEM;
 	return BC_OK;
 }
 
+void
+bundle_parsed_free(struct bundle_parsed *p)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < BUNDLE_MAX_ENTRIES; i++) {
+		sk_X509_pop_free(p->chain[i], X509_free);
+		EVP_PKEY_free(p->key[i]);
+		p->chain[i] = NULL;
+		p->key[i] = NULL;
+	}
+}
+
 enum bundle_check
 bundle_check_content(const struct bundle *b, time_t now, struct err *e)
+{
+	return bundle_check_content_keep(b, now, NULL, e);
+}
+
+enum bundle_check
+bundle_check_content_keep(const struct bundle *b, time_t now,
+    struct bundle_parsed *keep, struct err *e)
 {
 	enum bundle_check r;
 	size_t i;
@@ -103,7 +136,7 @@ bundle_check_content(const struct bundle *b, time_t now, struct err *e)
 
 		switch (en->kind) {
 		case KIND_CHAIN:
-			r = check_pair(b, en, now, e);
+			r = check_pair(b, en, now, keep, e);
 			break;
 		case KIND_KEY:
 			r = find_entry(b, en->item, KIND_CHAIN) ? BC_OK :
@@ -111,14 +144,16 @@ bundle_check_content(const struct bundle *b, time_t now, struct err *e)
 			    en->item), BC_PEM);
 			break;
 		case KIND_DKIM:
-			r = check_dkim(en, e);
+			r = check_dkim(b, en, keep, e);
 			break;
 		default:
 			r = (err_set(e, "%s: unknown kind", en->name), BC_ENTRY);
 			break;
 		}
-		if (r != BC_OK)
+		if (r != BC_OK) {
+			bundle_parsed_free(keep);
 			return r;
+		}
 	}
 	return BC_OK;
 }

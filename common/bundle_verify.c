@@ -252,7 +252,7 @@ bundle_verify(const uint8_t *data, size_t len, const struct verify_policy *pol,
 	    (r = check_serial(pol, b, unchanged, e)) != BC_OK ||
 	    (r = check_entries(&c, b, e)) != BC_OK ||
 	    (r = bundle_check_seal(pol, b, e)) != BC_OK ||
-	    (r = bundle_check_content(b, pol->now, e)) != BC_OK) {
+	    (r = bundle_check_content_keep(b, pol->now, pol->keep, e)) != BC_OK) {
 		bundle_release(b);
 		return r;
 	}

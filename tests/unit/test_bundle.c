@@ -314,6 +314,46 @@ test_check_content(void **state)
 	assert_true(tu_contains(e.msg, "not valid yet"));
 }
 
+/*
+ * The checks keep what they parsed, for certpull to render from: the
+ * chain of each chain entry, the key of each key and DKIM entry, nothing
+ * else, and nothing at all when a check fails.
+ */
+static void
+test_check_content_keep(void **state)
+{
+	struct bundle_parsed kept = { 0 };
+	struct bundle b;
+	struct err e;
+	size_t i;
+
+	(void)state;
+	bundle_init(&b);
+	add(&b, "mail", KIND_CHAIN, F->pki.rsa_chain);
+	add(&b, "mail", KIND_KEY, F->pki.rsa_keypem);
+	add(&b, "dkim", KIND_DKIM, F->pki.dkim_keypem);
+	assert_int_equal(bundle_check_content_keep(&b, F->pki.now, &kept, &e), BC_OK);
+	assert_non_null(kept.chain[0]);
+	assert_null(kept.key[0]);
+	assert_int_equal(sk_X509_num(kept.chain[0]), 2);
+	assert_null(kept.chain[1]);
+	assert_int_equal(X509_check_private_key(sk_X509_value(kept.chain[0], 0),
+	    kept.key[1]), 1);
+	assert_null(kept.chain[2]);
+	assert_non_null(kept.key[2]);
+	for (i = 3; i < BUNDLE_MAX_ENTRIES; i++)
+		assert_true(kept.chain[i] == NULL && kept.key[i] == NULL);
+	bundle_parsed_free(&kept);
+	for (i = 0; i < BUNDLE_MAX_ENTRIES; i++)
+		assert_true(kept.chain[i] == NULL && kept.key[i] == NULL);
+
+	/* The DKIM check fails after the pair passed: the pair's are freed. */
+	add(&b, "mail2", KIND_DKIM, F->pki.ec_keypem);
+	assert_int_equal(bundle_check_content_keep(&b, F->pki.now, &kept, &e), BC_PEM);
+	for (i = 0; i < BUNDLE_MAX_ENTRIES; i++)
+		assert_true(kept.chain[i] == NULL && kept.key[i] == NULL);
+}
+
 static void
 test_check_names(void **state)
 {
@@ -351,6 +391,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_encode_refusals),
 	cmocka_unit_test(test_encode_deterministic),
 	cmocka_unit_test(test_check_content),
+	cmocka_unit_test(test_check_content_keep),
 	cmocka_unit_test(test_check_names),
 };
 
