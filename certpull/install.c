@@ -574,6 +574,7 @@ note_changed(const struct txn *t, const struct bundle *b,
 	}
 }
 
+/* Informational: replaced atomically but not synced (one fsync less). */
 static void
 save_outcome(const struct pullconf *c, const struct outcome *o)
 {
@@ -583,7 +584,7 @@ save_outcome(const struct pullconf *c, const struct outcome *o)
 
 	snprintf(path, sizeof(path), "%s/last-outcome.json", c->state_dir);
 	if (outcome_json(o, &b) == 0 && buf_add_u8(&b, '\n') == 0 &&
-	    file_write_atomic(path, b.data, b.len, geteuid(), getegid(), 0600, &e) == -1)
+	    file_replace_unsynced(path, b.data, b.len, &e) == -1)
 		log_warnx("%s", e.msg);
 	buf_free(&b);
 }

@@ -183,6 +183,28 @@ write_journal(struct txn *t, struct err *e)
 }
 
 /*
+ * Writes a copy in STATE/prev: created anew (O_EXCL, never through a
+ * symlink, mode 0600) and synced, but not renamed into place nor its
+ * directory synced.  A copy only counts once the journal naming it is on
+ * disk, which comes after one sync of STATE/prev for every copy (see
+ * save_previous); a run killed before that leaves copies that the next
+ * run removes unread (txn_recover: no journal).
+ */
+static int
+write_copy(const char *path, const struct buf *data, struct err *e)
+{
+	int fd;
+
+	if (unlink(path) == -1 && errno != ENOENT)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return err_set(e, "create %s: %s", path, strerror(errno));
+	return fd_fill_new(fd, path, data->data, data->len, geteuid(), getegid(),
+	    0600, e);
+}
+
+/*
  * Copies STATE/installed to STATE/prev/installed (if there is one), so that
  * a recovery puts the state back with the files.
  */
@@ -200,7 +222,7 @@ save_state(struct txn *t, struct err *e)
 	snprintf(prev, sizeof(prev), "%s/prev/installed", t->state_dir);
 	if (file_read(path, TXN_FILE_CAP, &st, e) == -1)
 		return -1;
-	rc = file_write_atomic(prev, st.data, st.len, geteuid(), getegid(), 0600, e);
+	rc = write_copy(prev, &st, e);
 	buf_free(&st);
 	t->had_state = rc == 0;
 	return rc;
@@ -221,11 +243,43 @@ save_previous(struct txn *t, struct err *e)
 		if (!tf->changed || !tf->existed)
 			continue;
 		prev_path(t->state_dir, i, path, sizeof(path));
-		if (file_write_atomic(path, tf->old.data, tf->old.len, geteuid(),
-		    getegid(), 0600, e) == -1)
+		if (write_copy(path, &tf->old, e) == -1)
 			return -1;
 	}
-	return save_state(t, e);
+	if (save_state(t, e) == -1)
+		return -1;
+	/* One sync of STATE/prev for every copy, before the journal. */
+	snprintf(path, sizeof(path), "%s/installed", dir);
+	return fsync_parent(path, e);
+}
+
+/*
+ * Syncs the directory of every swapped file once, after all the renames:
+ * the journal, on disk before the first rename, covers a crash between
+ * them.
+ */
+static int
+sync_swapped_dirs(const struct txn *t, struct err *e)
+{
+	size_t i, j, len;
+
+	for (i = 0; i < t->nfiles; i++) {
+		const char *path = t->files[i].f->path, *slash = strrchr(path, '/');
+
+		if (!t->files[i].swapped)
+			continue;
+		len = slash == NULL ? 0 : (size_t)(slash - path);
+		for (j = 0; j < i; j++) {
+			const char *other = t->files[j].f->path;
+
+			if (t->files[j].swapped && strncmp(other, path, len) == 0 &&
+			    strrchr(other, '/') == other + len)
+				break;
+		}
+		if (j == i && fsync_parent(path, e) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -248,12 +302,10 @@ txn_swap(struct txn *t, struct err *e)
 		if (rename(tf->tmp, tf->f->path) == -1)
 			return err_set(e, "rename %s: %s", tf->tmp, strerror(errno));
 		tf->swapped = 1;
-		if (fsync_parent(tf->f->path, e) == -1)
-			return -1;
 		snprintf(step, sizeof(step), "swapped-%zu", i);
 		txn_crash_point(step);
 	}
-	return 0;
+	return sync_swapped_dirs(t, e);
 }
 
 /*
@@ -500,7 +552,19 @@ sweep_temps(const char *dir, int prev)
 static void
 clear_stale_prev(const char *state_dir, const char *journal)
 {
-	if (fsync_parent(journal, NULL) == 0)
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int any = 0;
+
+	/* Nothing to remove (the usual case): no sync needed. */
+	snprintf(dir, sizeof(dir), "%s/prev", state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while (!any && (de = readdir(d)) != NULL)
+		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	if (any && fsync_parent(journal, NULL) == 0)
 		clear_prev(state_dir);
 }
 

@@ -257,6 +257,32 @@ file_write_atomic(const char *path, const void *data, size_t len, uid_t uid,
 }
 
 int
+file_replace_unsynced(const char *path, const void *data, size_t len,
+    struct err *e)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if (temp_name(path, tmp, sizeof(tmp)) == -1)
+		return err_set(e, "%s: path too long", path);
+	/* mkostemp creates O_EXCL with mode 0600: nobody else can open it. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return err_set(e, "create %s: %s", tmp, strerror(errno));
+	if (fd_write_all(fd, data, len) == -1) {
+		err_set(e, "write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		err_set(e, "replace %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
 file_create_new(const char *path, const void *data, size_t len, mode_t mode,
     struct err *e)
 {

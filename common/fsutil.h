@@ -60,6 +60,14 @@ int	atomic_commit(const char *tmp, const char *path, struct err *e);
 int	file_write_atomic(const char *path, const void *data, size_t len,
 	    uid_t uid, gid_t gid, mode_t mode, struct err *e);
 /*
+ * Replaces path with data as the current user, mode 0600: a temp file
+ * renamed over it, so that a reader sees the old or the new content, but
+ * nothing synced.  For informational files whose loss in a power cut
+ * costs nothing (certpull's last-outcome.json).  Returns 0 or -1 with e.
+ */
+int	file_replace_unsynced(const char *path, const void *data, size_t len,
+	    struct err *e);
+/*
  * Like file_write_atomic, but refuses to replace an existing path
  * (the final step is link(2), which fails with EEXIST).
  */

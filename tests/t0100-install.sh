@@ -91,7 +91,7 @@ pull_config () {
 
 test_expect_success 'setup: CA, leaves, DKIM keys, signing key' '
 	make_ca ca &&
-	for leaf in a b c d e f; do
+	for leaf in a b c c2 d e f; do
 		make_cert ca $leaf "DNS:mail.test,DNS:www.test" || return 1
 	done &&
 	make_cert ca r "DNS:mail.test,DNS:www.test" rsa &&
@@ -250,6 +250,48 @@ test_expect_success 'no temp file is ever readable by others (strace)' '
 		"$CERTPULL" -c "$TRASH/certpull.yaml" install "$bundle" >out 7>&- 8>&- &&
 	check_temp_creates trace &&
 	serves c && installed_is c
+'
+
+# check_syncs TRACE STATE: the order of renames and directory fsyncs of
+# one install (strace -y): every copy in STATE/prev synced with one fsync
+# of STATE/prev, the journal on disk (STATE synced) before the first file
+# is renamed into place, and each directory that received a file synced
+# once, after its last rename.
+check_syncs () {
+	awk -v state="$2" '
+	function dir(p) { sub(/\/[^\/]*$/, "", p); return p }
+	{ sub(/^[0-9]+ +/, "") }
+	/^rename\(/ {
+		split($0, q, "\""); to = q[4]
+		if (to == state "/journal") journal = NR
+		else if (dir(to) == state || dir(to) == state "/prev") next
+		else { last[dir(to)] = NR; if (!first) first = NR }
+	}
+	/^fsync\([0-9]+</ && /\) += 0$/ {
+		p = $0; sub(/^fsync\([0-9]+</, "", p); sub(/>.*/, "", p)
+		n[p]++; at[p] = NR
+		if (p == state && journal && !first) jsync = NR
+		if (p == state "/prev" && !journal) psync++
+	}
+	END {
+		if (!journal || !first || !jsync) { print "no journal synced before the first rename"; exit 1 }
+		if (psync != 1) { print "STATE/prev synced " psync + 0 " times before the journal"; exit 1 }
+		for (d in last) {
+			if (n[d] != 1) { print d ": synced " n[d] + 0 " times"; bad = 1 }
+			else if (at[d] < last[d]) { print d ": synced before its last rename"; bad = 1 }
+		}
+		exit bad
+	}' "$1"
+}
+
+test_expect_success 'renames then one fsync per directory; copies and journal synced first (strace)' '
+	bundle=$(make_bundle c2) &&
+	netns_exec mail strace -f -qq -y -e trace=rename,fsync -o trace \
+		"$CERTPULL" -c "$TRASH/certpull.yaml" install "$bundle" >out 7>&- 8>&- &&
+	cat trace &&
+	check_syncs trace "$TRASH/pullstate" &&
+	serves c2 && installed_is c2 &&
+	bundle=$(make_bundle c) && pull install "$bundle" >out && serves c
 '
 
 test_expect_success 'a failing reload command: rolled back, old leaf served' '
