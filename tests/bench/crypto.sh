@@ -65,6 +65,48 @@ bench_measure m bash -c 'for ((i = 0; i < $1; i++)); do
 	loop "$LOOPS" "$CERTPULL" || bench_fail "certpull verify loop"
 c_verify=$(calc "$M_WALL * 1e6 / $LOOPS")
 
+# certpull install (whole command): a new certificate each time, three
+# files (fullchain 0644, key 0600, DKIM key 0600), no reload, so that
+# every install renders, stages, swaps, journals and fsyncs.  CPU per
+# install is the figure of issue 16 (target: at most 5 ms); "callgrind"
+# prints the instructions of one install when valgrind is there.
+{
+	pull_conf_head node1 "$TRASH/inst-state" &&
+	cat <<-EOF
+	  - name: files
+	    files:
+	      - { path: $TRASH/inst/www.pem, item: www, format: fullchain, mode: "0644" }
+	      - { path: $TRASH/inst/www.key, item: www, format: key, mode: "0600" }
+	      - { path: $TRASH/inst/dkim.private, item: dkim, format: dkim, mode: "0600" }
+	EOF
+} >inst.yaml && mkdir -p inst || bench_fail "setup: install config"
+for ((i = 0; i <= LOOPS; i++)); do
+	make_cert ca "l$i" "DNS:www.bench.test" ec >/dev/null && source_leaf ca "l$i" &&
+		"$CERTPUSH" -c push.yaml bundle --target node1 -o "i$i.bundle" >/dev/null ||
+		bench_fail "setup: bundle $i"
+done
+"$CERTPULL" -c inst.yaml install i0.bundle >/dev/null 2>&1 || bench_fail "certpull install"
+bench_measure m bash -c 'for ((i = 1; i <= $1; i++)); do
+	"$2" -c inst.yaml install "i$i.bundle" >/dev/null 2>&1 || exit 1; done' \
+	loop "$LOOPS" "$CERTPULL" || bench_fail "certpull install loop"
+c_install=$(calc "$M_WALL * 1e6 / $LOOPS")
+c_install_cpu=$(calc "$M_CPU * 1e3 / $LOOPS")
+c_install_ir=-
+if command -v valgrind >/dev/null && make_cert ca lv "DNS:www.bench.test" ec >/dev/null &&
+	source_leaf ca lv && "$CERTPUSH" -c push.yaml bundle --target node1 -o iv.bundle >/dev/null &&
+	valgrind --tool=callgrind --callgrind-out-file=cg.out "$CERTPULL" -c inst.yaml \
+		install iv.bundle >/dev/null 2>cg.err; then
+	c_install_ir=$(sed -n 's/^summary: //p' cg.out)
+fi
+# The fsync calls of one install (two files change: the DKIM key is the same).
+c_install_fsync=-
+if command -v strace >/dev/null && make_cert ca ls "DNS:www.bench.test" ec >/dev/null &&
+	source_leaf ca ls && "$CERTPUSH" -c push.yaml bundle --target node1 -o is.bundle >/dev/null &&
+	strace -f -c -o st.out -e trace=fsync,fdatasync "$CERTPULL" -c inst.yaml \
+		install is.bundle >/dev/null 2>&1; then
+	c_install_fsync=$(awk '$NF == "fsync" { print $4 }' st.out)
+fi
+
 tool () {
 	awk -v k="$1" '$1 == k { print $3 }' tool.out
 }
@@ -88,4 +130,12 @@ line "bundle_verify (signature + every check)" bundle/verify_all \
 	"$(tool bundle_verify_all)" "$o_verify_us"
 line "certpush bundle (whole command)" cmd/certpush_bundle "$c_bundle" "$o_sign_us"
 line "certpull verify (whole command)" cmd/certpull_verify "$c_verify" "$o_verify_us"
+line "certpull install (whole command)" cmd/certpull_install "$c_install" "$o_verify_us"
+printf '\ncertpull install, a new certificate, 3 files: %.2f ms CPU per install (%d installs),' \
+	"$c_install_cpu" "$LOOPS"
+printf ' %s instructions (callgrind, one install), %s fsync calls\n' \
+	"$c_install_ir" "${c_install_fsync:--}"
+bench_result cmd/certpull_install cpu_ms "$c_install_cpu" ms
+test "$c_install_ir" = - || bench_result cmd/certpull_install instructions "$c_install_ir" count
+test "${c_install_fsync:--}" = - || bench_result cmd/certpull_install fsyncs "$c_install_fsync" count
 bench_done
