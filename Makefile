@@ -16,8 +16,10 @@ $(error cannot read the version from packaging/debian/changelog)
 endif
 PKGS	:= openssl libssh2 yaml-0.1 libcurl libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# Debian's libinotifytools0-dev ships no .pc file.
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools -lpthread
+# Debian's libinotifytools0-dev ships no .pc file.  libcurl is not linked:
+# common/curl_dl.c loads it when a mirror or an s3: upload needs it.
+PKG_LIBS := $(filter-out -lcurl,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) \
+	    -linotifytools -lpthread -ldl
 # certpush's DNSSEC lookups (DANE, DKIM).  libunbound's .pc names libevent's,
 # which libunbound-dev does not pull in: linked by name.  certpull needs none.
 DNS_LIBS := -lunbound

@@ -366,11 +366,6 @@ main(int argc, char **argv)
 		log_warnx("libssh2_init failed");
 		return 1;
 	}
-	/* Before any thread: the s3: uploads run in the push's pool. */
-	if (http_global_init(&e) == -1) {
-		log_warnx("%s", e.msg);
-		return 1;
-	}
 	if (now && optind == argc)
 		return cmd_push(config, &po);
 	if (optind >= argc || now || po.dry_run || po.only || po.lineage)

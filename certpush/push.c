@@ -18,6 +18,7 @@
 #include "deliver.h"
 #include "stampout.h"
 #include "fsutil.h"
+#include "http.h"
 #include "json.h"
 #include "log.h"
 #include "pool.h"
@@ -669,6 +670,12 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 		collect_groups(c, j, n, now);
 	if (!o->retry && danehold_needed(c))
 		hold_jobs(c, sk, j, n, now, o->dry_run);
+	/*
+	 * libcurl is loaded only for s3: uploads, before the pool's threads
+	 * (they run them).  If it cannot be, each upload says so.
+	 */
+	if (c->s3.endpoint != NULL && !o->dry_run && http_global_init(&e) == -1)
+		log_warnx("s3: %s", e.msg);
 	run = (struct push_run){ c, o, sk, serial, j };
 	pool_run(n, c->concurrency, run_job, &run);
 	/*

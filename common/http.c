@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "curl_dl.h"
 #include "http.h"
 
 /* Below this many bytes a second for LOW_SPEED_S seconds, a peer is cut off. */
@@ -15,18 +16,28 @@
 #define LOW_SPEED_S	10
 #define CONNECT_MS	10000
 
+/* Set once libcurl is loaded and initialised (http_global_init). */
+static int http_ready;
+
 int
 http_global_init(struct err *e)
 {
+	if (http_ready)
+		return 0;
+	if (curl_dl_load(e) == -1)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, "curl_global_init failed");
+	http_ready = 1;
 	return 0;
 }
 
 void
 http_global_cleanup(void)
 {
-	curl_global_cleanup();
+	if (http_ready)
+		curl_global_cleanup();
+	http_ready = 0;
 }
 
 int
@@ -113,6 +124,10 @@ easy_new(const char *url, const struct http_opts *o, char *errbuf, struct err *e
 
 	if (http_url_ok(url) == -1) {
 		err_set(e, "%.200s: not an https:// URL", url);
+		return NULL;
+	}
+	if (!http_ready) {	/* a caller's bug: say so rather than crash */
+		err_set(e, "libcurl is not initialised (http_global_init)");
 		return NULL;
 	}
 	if ((h = curl_easy_init()) == NULL) {

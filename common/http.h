@@ -6,7 +6,10 @@
  * and one deadline for the whole transfer, a low-speed limit, and a cap
  * on the body enforced from its announced length and again while it is
  * read.  Everything received is untrusted: the caller verifies it.
- * http_global_init() must have been called once before any thread starts.
+ * http_global_init() must have been called once before any thread starts:
+ * it loads libcurl (common/curl_dl.c: not linked, so that commands and
+ * daemons without mirrors or s3: never load it); before it, every
+ * transfer fails with an error that says so.
  */
 #ifndef CP_HTTP_H
 #define CP_HTTP_H
@@ -37,7 +40,7 @@ enum http_result {
 	HTTP_NOT_MODIFIED = 1,	/* 304 to our conditions: nothing read */
 };
 
-/* curl_global_init.  0, or -1 with e set. */
+/* Loads libcurl and runs curl_global_init, once.  0, or -1 with e set. */
 int	http_global_init(struct err *e);
 void	http_global_cleanup(void);
 

@@ -121,6 +121,23 @@ test_expect_success 'the next fetch is a 304: exit 2, nothing read or touched' '
 	test_cmp installed.before node1/state/installed
 '
 
+test_have_prereq CMD:strace && test_set_prereq STRACE
+# libcurl is not linked (common/curl_dl.c): only what transfers loads it.
+test_expect_success STRACE 'libcurl is loaded by fetch alone: not by status, nor by a push without s3: (strace)' '
+	! ldd "$CERTPULL" "$CERTPUSH" | grep libcurl &&
+	{ netns_exec node1 strace -f -qq -e trace=openat -o trace.fetch "$CERTPULL" \
+		-c "$TRASH/node1/certpull.yaml" fetch >out 7>&- 8>&-; test $? = 2; } &&
+	grep "not modified" out &&
+	grep "libcurl\.so\.4\", O_RDONLY" trace.fetch &&
+	netns_exec node1 strace -f -qq -e trace=openat -o trace.status "$CERTPULL" \
+		-c "$TRASH/node1/certpull.yaml" status >out 7>&- 8>&- &&
+	! grep libcurl trace.status &&
+	netns_exec front strace -f -qq -e trace=openat -o trace.push "$CERTPUSH" \
+		-c "$TRASH/certpush.yaml" --now >out 7>&- 8>&- &&
+	grep -v "^#" out | grep " installed\| unchanged" &&
+	! grep libcurl trace.push
+'
+
 test_expect_success 'a new bundle on the mirror is fetched and installed' '
 	bundle b && publish b good &&
 	touch -d "+2 seconds" www/good/node1.bundle &&
