@@ -121,6 +121,18 @@ i1=$(($(proc_ticks "$iw_pid") + $(proc_ticks "$rd_pid") + $(proc_ticks "$loop_pi
 j1=$(($(proc_switches "$iw_pid") + $(proc_switches "$rd_pid") + $(proc_switches "$loop_pid")))
 hz=$(getconf CLK_TCK)
 run_rss=$(proc_kb "$run_pid" VmRSS) run_hwm=$(proc_kb "$run_pid" VmHWM)
+# Private memory (issue 16: Private_Dirty and Anonymous of smaps_rollup).
+# Anonymous pages are private and, once touched, dirty: the two sets
+# overlap, and "private" is the larger (their union when one holds the
+# other, as it does here).  The threads' stacks count once touched.
+run_pd=$(rollup_kb "$run_pid" Private_Dirty) run_anon=$(rollup_kb "$run_pid" Anonymous)
+run_priv=$((run_pd > run_anon ? run_pd : run_anon)) run_thr=$(proc_kb "$run_pid" Threads)
+# Where the resident set is: KiB per mapped file (the heap, stacks and
+# anonymous maps as [anon]), largest first.
+awk '/^[0-9a-f]+-[0-9a-f]+ / { f = NF >= 6 ? $6 : "[anon]"; sub(/.*\//, "", f) }
+	$1 == "Rss:" { rss[f] += $2 }
+	END { for (f in rss) if (rss[f] > 0) printf "%8d %s\n", rss[f], f }' \
+	"/proc/$run_pid/smaps" | sort -rn | head -n 12 >run-maps.txt
 loop_rss=$(($(proc_kb "$iw_pid" VmRSS) + $(proc_kb "$rd_pid" VmRSS) + $(proc_kb "$loop_pid" VmRSS)))
 iw_rss=$(proc_kb "$iw_pid" VmRSS)
 watched=$(grep -c inotify "/proc/$run_pid/fdinfo/"* 2>/dev/null | awk -F: '{ n += $2 } END { print n }')
@@ -135,8 +147,15 @@ printf '%-34s %10s %10s %12s %12s\n' "certpush run" "$run_rss" "$run_hwm" \
 	"$(calc "($t1 - $t0) * 1000 / $hz")" "$((s1 - s0))"
 printf '%-34s %10s %10s %12s %12s\n' "inotifywait -m -r | while read" "$loop_rss" - \
 	"$(calc "($i1 - $i0) * 1000 / $hz")" "$((j1 - j0))"
+printf 'certpush run, private memory: Private_Dirty %s KiB, Anonymous %s KiB, %s threads\n' \
+	"$run_pd" "$run_anon" "$run_thr"
+printf 'certpush run, resident KiB by mapping: %s\n' "$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }' run-maps.txt)"
 bench_result "certpush run" rss_kb "$run_rss" KiB
 bench_result "certpush run" peak_rss_kb "$run_hwm" KiB
+bench_result "certpush run" private_dirty_kb "$run_pd" KiB
+bench_result "certpush run" anonymous_kb "$run_anon" KiB
+bench_result "certpush run" private_kb "$run_priv" KiB
+bench_result "certpush run" threads "$run_thr" count
 bench_result "certpush run" idle_cpu_ms "$(calc "($t1 - $t0) * 1000 / $hz")" ms
 bench_result "certpush run" idle_switches "$((s1 - s0))" count
 bench_result "certpush run" inotify_watches "${watched:-0}" count

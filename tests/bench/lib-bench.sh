@@ -137,6 +137,11 @@ proc_kb () {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
+# rollup_kb PID FIELD: FIELD (kB) of /proc/PID/smaps_rollup, 0 if absent.
+rollup_kb () {
+	awk -v f="$2:" '$1 == f { n = $2 } END { print n + 0 }' "/proc/$1/smaps_rollup"
+}
+
 # ---------------------------------------------------------------------------
 # Push targets shared by the fan-out and footprint scenarios.
 #

@@ -110,9 +110,13 @@ END {
 	s = v("footprint", "certpush run", "idle_switches")
 	if (s != "")
 		printf "footprint idle daemon: %d context switches, %s ms CPU over the idle window " \
-			"(target 0 wake-ups): %s; RSS %s KiB\n", s,
+			"(target 0 wake-ups): %s; RSS %s KiB (target < 8192): %s; " \
+			"private %s KiB (target < 4096): %s\n", s,
 			v("footprint", "certpush run", "idle_cpu_ms"), verdict(s == 0),
-			v("footprint", "certpush run", "rss_kb")
+			v("footprint", "certpush run", "rss_kb"),
+			verdict(v("footprint", "certpush run", "rss_kb") < 8192),
+			v("footprint", "certpush run", "private_kb"),
+			verdict(v("footprint", "certpush run", "private_kb") < 4096)
 	cw = v("audit", "files/certpush", "wall_s")
 	if (cw != "") {
 		f1 = v("audit", "files/pkcs7", "wall_s"); f2 = v("audit", "files/storeutl", "wall_s")
