@@ -136,10 +136,10 @@ $(F)/%.o: %.c $(HEADERS)
 $(F)/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,$(F),$(COMMON_SRC) $(PUSH_SRC) $(PULL_SRC))
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(DNS_LIBS)
 
-FUZZERS := $(F)/fuzz_bundle $(F)/fuzz_config $(F)/fuzz_answer $(F)/fuzz_starttls
+FUZZERS := $(F)/fuzz_bundle $(F)/fuzz_config $(F)/fuzz_answer $(F)/fuzz_starttls $(F)/fuzz_dns
 .SECONDARY:
 fuzz-run: $(FUZZERS)
-	@set -e; for f in bundle config answer starttls; do \
+	@set -e; for f in bundle config answer starttls dns; do \
 	  mkdir -p $(F)/corpus-$$f; \
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
 	  $(F)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
