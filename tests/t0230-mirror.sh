@@ -308,4 +308,26 @@ test_expect_success S3 'a credentials file others can read is refused before any
 	test "$(wc -l <s3/requests.log)" = "$n"
 '
 
+test_expect_success S3 'freshness: the timestamp goes to the bucket with its bundle and at each re-signing' '
+	push_conf "freshness: 60" "s3:" "  endpoint: https://$S/" "  bucket: certpush" \
+		"  region: us-east-1" "  prefix: bundles/" \
+		"  credentials_file: $TRASH/keys/s3.credentials" "  ca_file: $TRASH/ca/ca.crt" \
+		>certpush.yaml &&
+	source_leaf ca d &&
+	push --now --target node1 >out &&
+	cat out &&
+	grep "^node1 .* installed .*  s3: published$" out &&
+	test "$(s3_log_count s3 "PUT /certpush/bundles/node1.timestamp 200 sigv4=ok")" = 1 &&
+	fetch_conf "https://$S/certpush/bundles/{node}.bundle" "ca_file: $TRASH/ca/ca.crt" \
+		"require_timestamp: true" &&
+	pull node1 fetch >out &&
+	grep "installed serial $(serial_of outbox/node1.bundle)" out &&
+	pull node1 status >out &&
+	grep "^freshness: fresh (https://$S/certpush/bundles/node1.bundle at " out &&
+	sed "s/^freshness: 60$/freshness: 1/" certpush.yaml >certpush-1s.yaml &&
+	DAEMON_NETNS=front daemon_start certpush-run "" "$CERTPUSH" -c "$TRASH/certpush-1s.yaml" run &&
+	wait_until_ 30 eval "test \$(s3_log_count s3 \"PUT /certpush/bundles/node1.timestamp 200 sigv4=ok\") -ge 3" &&
+	daemon_stop certpush-run
+'
+
 test_done
