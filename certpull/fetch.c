@@ -273,7 +273,12 @@ mirror_consistent(const struct stamp *ts, const struct buf *data,
 	uint8_t md[32];
 	uint64_t served;
 
-	if (data == NULL)
+	if (data == NULL && had == 0) {
+		*v = FRESH_INCONSISTENT;
+		snprintf(why, size, "the timestamp names serial %llu, the mirror answers "
+		    "304 Not Modified for a bundle it never gave",
+		    (unsigned long long)ts->serial);
+	} else if (data == NULL)
 		*v = freshness_judge_bundle(ts, had, NULL, why, size);
 	else if (stamp_bundle_serial(data->data, data->len, &served) == -1)
 		return 0;	/* not a bundle: the verification says why */
@@ -318,6 +323,15 @@ fetch_one(const struct pullconf *c, const char *url, struct freshness *fr,
 		return not_fresh(fr, url, fv, why);
 	validators_load(c->state_dir, url, &v, &had);
 	r = http_get(url, &opts, &v, &data, &e);
+	/*
+	 * A 304 for an older bundle than the timestamp names: ask once more
+	 * without conditions, as some servers answer 304 on the date alone
+	 * (s3rver, when the new object has the old one's second).
+	 */
+	if (r == HTTP_NOT_MODIFIED && have_ts && ts.serial > had) {
+		v = (struct http_validators){ "", -1 };
+		r = http_get(url, &opts, &v, &data, &e);
+	}
 	if (r == HTTP_FAILED) {
 		log_warnx("fetch: mirror %s: %s", url, e.msg);
 		return FETCH_NONE;

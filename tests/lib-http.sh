@@ -19,6 +19,8 @@
 #   /hostile/redirect/X  a 302 to /good/X
 #   /hostile/slow/X      X at 64 bytes a second
 #   /hostile/chunked/X   X without a Content-Length (chunked, through SSI)
+#   /hostile/304/X.bundle  304 Not Modified to any request with If-None-Match,
+#                        whatever changed; X served to the others
 mirror_start () {
 	local ns=$1 dir=$2 root=$3 t
 	svc_dir_ "$dir" && svc_dir_ "$dir/tmp" || return 1
@@ -49,6 +51,11 @@ mirror_start () {
 		        }
 		        location /hostile/slow/ {
 		            limit_rate 64;
+		        }
+		        location ~ ^/hostile/304/.*\\.bundle\$ {
+		            if (\$http_if_none_match) {
+		                return 304;
+		            }
 		        }
 		        location /hostile/chunked/ {
 		            ssi on;

@@ -7,7 +7,9 @@ outbox at each push, and the watch daemon re-signs it every period.  Node
 where each folder plays one mirror: good follows the outbox, frozen stopped
 at bundle a, withheld serves bundle a with the timestamp of b, replay
 serves a and its old timestamp after node1 saw the one of b, forged
-serves a damaged timestamp, bare no timestamp at all.  Each is reported
+serves a damaged timestamp, bare no timestamp at all, hostile/304 answers
+304 to any conditional request (as s3rver does on a date alone): its
+timestamp names a newer bundle, so certpull asks again without conditions.  Each is reported
 with its word (stale, inconsistent, replayed, invalid) and the next
 mirror is used; certpull status and audit show the worst of the last
 fetch, and a clean fetch puts them back to fresh.  The frozen mirror is
@@ -134,6 +136,15 @@ test_expect_success 'a good mirror: installed, status and audit say fresh' '
 	grep "^OK .* freshness .*fresh" audit.out
 '
 
+test_expect_success 'hostile/304 serves a: node1 gets it once, unconditionally' '
+	publish hostile/304 outbox-a.bundle outbox-a.timestamp &&
+	fetch_from "hostile/304" &&
+	test_expect_code 2 pull node1 fetch >out 2>err &&
+	cat out err &&
+	grep "unchanged, serial $serial_a" out &&
+	wait_until_ 5 eval "test \"\$(mirror_log_count mirror /hostile/304/node1.bundle 200)\" = 1"
+'
+
 test_expect_success 'bare: no timestamp is stale when one is required, unchecked otherwise' '
 	publish bare outbox-a.bundle &&
 	fetch_from "bare good" &&
@@ -165,6 +176,18 @@ test_expect_success 'withheld: the timestamp names b, the mirror serves a: incon
 	test "$(fresh_state)" = inconsistent &&
 	audit_line && test "$audit_rc" = 2 &&
 	grep "^CRITICAL .* freshness .*inconsistent" audit.out
+'
+
+test_expect_success 'hostile/304, a mirror that answers 304 to any condition: asked again without, b installed' '
+	publish hostile/304 outbox-b.bundle outbox-b.timestamp &&
+	fetch_from "hostile/304" &&
+	test_expect_code 2 pull node1 fetch >out 2>err &&
+	cat out err &&
+	! grep "fetch: mirror" err &&
+	grep "unchanged, serial $serial_b" out &&
+	wait_until_ 5 eval "test \"\$(mirror_log_count mirror /hostile/304/node1.bundle 304)\" = 1" &&
+	test "$(mirror_log_count mirror /hostile/304/node1.bundle 200)" = 2 &&
+	test "$(fresh_state)" = fresh
 '
 
 test_expect_success 'replay: a and its timestamp, older than the one of b already seen: replayed' '
