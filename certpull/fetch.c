@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "log.h"
+#include "nodeverify.h"
 #include "stamp.h"
 #include "state.h"
 
@@ -139,41 +140,18 @@ fail_step(struct outcome *o, const char *step, const char *msg)
 static int
 precheck(const struct pullconf *c, const struct buf *data, struct outcome *o)
 {
-	struct verify_policy pol = { 0 };
-	struct pullstate st;
-	struct seal_key key;
+	char step[NODE_STEP_LEN];
 	struct bundle *b;
-	enum bundle_check r;
-	char step[32];
 	struct err e;
-	int unchanged, have_key;
+	int unchanged, rc;
 
 	memset(o, 0, sizeof(*o));
-	if (pullstate_load(c->state_dir, &st, &e) == -1)
-		return fail_step(o, "state", e.msg);
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return fail_step(o, "memory", "out of memory");
-	if ((have_key = pullconf_open_key(c, &key, &e)) == -1) {
-		free(b);
-		return fail_step(o, "verify:seal", e.msg);
-	}
-	pol.trusted = c->trusted;
-	pol.ntrusted = c->ntrusted;
-	pol.audience = c->node;
-	pol.now = time(NULL);
-	pol.have_installed = st.have;
-	pol.installed_serial = st.serial;
-	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
-	pol.open_key = have_key ? &key : NULL;
-	r = bundle_verify(data->data, data->len, &pol, b, &unchanged, &e);
-	if (have_key)
-		seal_key_wipe(&key);
+	rc = node_verify(c, data->data, data->len, b, NULL, &unchanged, step, &e);
 	bundle_release(b);
 	free(b);
-	if (r == BC_OK)
-		return 0;
-	snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
-	return fail_step(o, step, e.msg);
+	return rc == 0 ? 0 : fail_step(o, step, e.msg);
 }
 
 /* An install that failed because of the bundle itself: try the next mirror. */

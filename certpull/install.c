@@ -15,6 +15,7 @@
 #include "install.h"
 #include "json.h"
 #include "log.h"
+#include "nodeverify.h"
 #include "reload.h"
 #include "render.h"
 #include "state.h"
@@ -443,34 +444,11 @@ static int
 verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle *b,
     struct bundle_parsed *kept, int *unchanged, struct outcome *o)
 {
-	struct verify_policy pol = { 0 };
-	struct pullstate st;
-	struct seal_key key;
-	enum bundle_check r;
-	char step[32];
+	char step[NODE_STEP_LEN];
 	struct err e;
-	int have_key;
 
-	if (pullstate_load(c->state_dir, &st, &e) == -1)
-		return fail(o, "state", e.msg);
-	if ((have_key = pullconf_open_key(c, &key, &e)) == -1)
-		return fail(o, "verify:seal", e.msg);
-	pol.trusted = c->trusted;
-	pol.ntrusted = c->ntrusted;
-	pol.audience = c->node;
-	pol.now = time(NULL);
-	pol.have_installed = st.have;
-	pol.installed_serial = st.serial;
-	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
-	pol.keep = kept;
-	pol.open_key = have_key ? &key : NULL;
-	r = bundle_verify(data, len, &pol, b, unchanged, &e);
-	if (have_key)
-		seal_key_wipe(&key);
-	if (r != BC_OK) {
-		snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
+	if (node_verify(c, data, len, b, kept, unchanged, step, &e) == -1)
 		return fail(o, step, e.msg);
-	}
 	o->serial = b->serial;
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "install.h"
 #include "json.h"
 #include "log.h"
+#include "nodeverify.h"
 #include "precheck.h"
 #include "pullcheck.h"
 #include "pullconf.h"
@@ -275,19 +276,15 @@ static int
 cmd_verify(const char *config, const char *file)
 {
 	struct pullconf c;
-	struct pullstate st;
-	struct verify_policy pol = { 0 };
 	struct buf data = { 0 };
 	struct bundle *b = NULL;
-	struct seal_key key;
-	enum bundle_check r;
+	char step[NODE_STEP_LEN];
 	struct err e;
-	int unchanged, have_key, rc = 1;
+	int unchanged, rc = 1;
 
 	if (load_config(config, &c, ANSWER_NONE) == -1)
 		return 1;
-	if (pullstate_load(c.state_dir, &st, &e) == -1 ||
-	    file_read(file, BUNDLE_MAX_SIZE, &data, &e) == -1) {
+	if (file_read(file, BUNDLE_MAX_SIZE, &data, &e) == -1) {
 		int big = errno == EFBIG;
 
 		printf("%s: rejected (%s): %s\n", file, big ? "size" : "input", e.msg);
@@ -299,23 +296,9 @@ cmd_verify(const char *config, const char *file)
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		goto out;
-	pol.trusted = c.trusted;
-	pol.ntrusted = c.ntrusted;
-	pol.audience = c.node;
-	pol.now = time(NULL);
-	pol.have_installed = st.have;
-	pol.installed_serial = st.serial;
-	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
-	if ((have_key = pullconf_open_key(&c, &key, &e)) == -1) {
-		printf("%s: rejected (seal): %s\n", file, e.msg);
-		goto out;
-	}
-	pol.open_key = have_key ? &key : NULL;
-	r = bundle_verify(data.data, data.len, &pol, b, &unchanged, &e);
-	if (have_key)
-		seal_key_wipe(&key);
-	if (r != BC_OK)
-		printf("%s: rejected (%s): %s\n", file, bundle_check_name(r), e.msg);
+	if (node_verify(&c, data.data, data.len, b, NULL, &unchanged, step, &e) == -1)
+		printf("%s: rejected (%s): %s\n", file, strncmp(step, "verify:", 7) == 0 ?
+		    step + 7 : step, e.msg);
 	else {
 		print_valid(file, b, unchanged);
 		rc = 0;

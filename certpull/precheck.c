@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "json.h"
+#include "nodeverify.h"
 #include "precheck.h"
 #include "render.h"
 #include "state.h"
@@ -27,33 +28,11 @@ static int
 check_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
     struct bundle *b, struct precheck *p)
 {
-	struct verify_policy pol = { 0 };
-	struct pullstate st;
-	struct seal_key key;
-	enum bundle_check r;
-	char step[32];
+	char step[NODE_STEP_LEN];
 	struct err e;
-	int have_key;
 
-	if (pullstate_load(c->state_dir, &st, &e) == -1)
-		return precheck_fail(p, "state", e.msg), -1;
-	if ((have_key = pullconf_open_key(c, &key, &e)) == -1)
-		return precheck_fail(p, "verify:seal", e.msg), -1;
-	pol.trusted = c->trusted;
-	pol.ntrusted = c->ntrusted;
-	pol.audience = c->node;
-	pol.now = time(NULL);
-	pol.have_installed = st.have;
-	pol.installed_serial = st.serial;
-	memcpy(pol.installed_digest, st.digest, sizeof(st.digest));
-	pol.open_key = have_key ? &key : NULL;
-	r = bundle_verify(data, len, &pol, b, &p->unchanged, &e);
-	if (have_key)
-		seal_key_wipe(&key);
-	if (r != BC_OK) {
-		snprintf(step, sizeof(step), "verify:%s", bundle_check_name(r));
+	if (node_verify(c, data, len, b, NULL, &p->unchanged, step, &e) == -1)
 		return precheck_fail(p, step, e.msg), -1;
-	}
 	p->serial = b->serial;
 	return 0;
 }
