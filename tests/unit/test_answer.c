@@ -19,22 +19,6 @@
 
 #include "testutil.c"
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
 /* parse_answer of text with exit status; returns d's error. */
 static const char *
 answer(struct delivery *d, const char *text, int status)
@@ -150,13 +134,13 @@ test_state_error(void **state)
 
 	(void)state;
 	snprintf(ts.error, sizeof(ts.error), "a\r\nFAKE ok line\x1b[2J");
-	assert_int_equal(tstate_save(dir, "t1", &ts, &e), 0);
-	assert_int_equal(tstate_load(dir, "t1", &back, &e), 0);
+	assert_int_equal(tstate_save(tu_dir, "t1", &ts, &e), 0);
+	assert_int_equal(tstate_load(tu_dir, "t1", &back, &e), 0);
 	assert_string_equal(back.error, "a\\r\\nFAKE ok line\\x1b[2J");
 	/* A state file from before, or edited: read back on one line too. */
-	assert_int_equal(tu_write(dir, "targets/t2", "attempts 1\nerror x\ry\x1b\n", 23,
+	assert_int_equal(tu_write(tu_dir, "targets/t2", "attempts 1\nerror x\ry\x1b\n", 23,
 	    0600, path), 0);
-	assert_int_equal(tstate_load(dir, "t2", &back, &e), 0);
+	assert_int_equal(tstate_load(tu_dir, "t2", &back, &e), 0);
 	assert_string_equal(back.error, "x\\ry\\x1b");
 }
 
@@ -170,5 +154,5 @@ main(void)
 		cmocka_unit_test(test_state_error),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

@@ -32,22 +32,6 @@ static const char plain[] =
 "front.example.com,10.0.0.9 " KEY "\n"
 "[mx.example.com]:2222 " KEY "\n";
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
 static void
 test_known_host_hashed(void **state)
 {
@@ -55,7 +39,7 @@ test_known_host_hashed(void **state)
 	struct err e;
 
 	(void)state;
-	assert_int_equal(tu_write(dir, "hashed", hashed, strlen(hashed), 0644, path), 0);
+	assert_int_equal(tu_write(tu_dir, "hashed", hashed, strlen(hashed), 0644, path), 0);
 	assert_int_equal(cfgcheck_known_host(path, "10.0.0.2", 22, &e), 0);
 	assert_int_equal(cfgcheck_known_host(path, "10.0.0.3", 2222, &e), 0);
 	/* The same host on another port is another entry. */
@@ -71,7 +55,7 @@ test_known_host_plain(void **state)
 	struct err e;
 
 	(void)state;
-	assert_int_equal(tu_write(dir, "plain", plain, strlen(plain), 0644, path), 0);
+	assert_int_equal(tu_write(tu_dir, "plain", plain, strlen(plain), 0644, path), 0);
 	assert_int_equal(cfgcheck_known_host(path, "10.0.0.9", 22, &e), 0);
 	assert_int_equal(cfgcheck_known_host(path, "front.example.com", 22, &e), 0);
 	assert_int_equal(cfgcheck_known_host(path, "mx.example.com", 2222, &e), 0);
@@ -89,21 +73,21 @@ test_file_missing_unsafe_safe(void **state)
 	struct err e;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/none", dir);
+	snprintf(path, sizeof(path), "%s/none", tu_dir);
 	assert_int_equal(cfgcheck_file("signing_key", path, 1, &e), 1);
 	assert_true(tu_contains(e.msg, "signing_key "));
 	assert_true(tu_contains(e.msg, "/none: missing"));
-	assert_int_equal(tu_write(dir, "open.key", "k", 1, 0644, path), 0);
+	assert_int_equal(tu_write(tu_dir, "open.key", "k", 1, 0644, path), 0);
 	assert_int_equal(cfgcheck_file("identity", path, 1, &e), -1);
 	assert_true(tu_contains(e.msg, "mode 0644: a secret readable by group or others"));
 	/* Public files may be read by all, not written. */
 	assert_int_equal(cfgcheck_file("known_hosts", path, 0, &e), 0);
-	assert_int_equal(tu_write(dir, "shared", "k", 1, 0664, path), 0);
+	assert_int_equal(tu_write(tu_dir, "shared", "k", 1, 0664, path), 0);
 	assert_int_equal(cfgcheck_file("known_hosts", path, 0, &e), -1);
 	assert_true(tu_contains(e.msg, "mode 0664: writable by group or others"));
-	assert_int_equal(tu_write(dir, "good.key", "k", 1, 0600, path), 0);
+	assert_int_equal(tu_write(tu_dir, "good.key", "k", 1, 0600, path), 0);
 	assert_int_equal(cfgcheck_file("identity", path, 1, &e), 0);
-	snprintf(link, sizeof(link), "%s/link.key", dir);
+	snprintf(link, sizeof(link), "%s/link.key", tu_dir);
 	assert_int_equal(symlink(path, link), 0);
 	assert_int_equal(cfgcheck_file("identity", link, 1, &e), -1);
 	assert_true(tu_contains(e.msg, "a symbolic link"));
@@ -118,5 +102,5 @@ main(void)
 		cmocka_unit_test(test_file_missing_unsafe_safe),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

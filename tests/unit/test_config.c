@@ -30,28 +30,12 @@
 #define RECIPIENT	"x25519:MpxaBklszaQ8ioxxxRjE1++3mRTUqG0jlHmCXybOYWI="
 #define RECIPIENT_NC	"x25519:MpxaBklszaQ8ioxxxRjE1++3mRTUqG0jlHmCXybOYWJ="
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
-/* Writes text to dir/name with mode; the path goes to path. */
+/* Writes text to tu_dir/name with mode; the path goes to path. */
 static void
 write_conf(const char *name, const char *text, mode_t mode, char path[TU_PATH_MAX])
 {
-	if (tu_write(dir, name, text, strlen(text), mode, path) == -1)
-		fail_msg("cannot write %s/%s", dir, name);
+	if (tu_write(tu_dir, name, text, strlen(text), mode, path) == -1)
+		fail_msg("cannot write %s/%s", tu_dir, name);
 }
 
 enum which { PUSH, PULL };
@@ -568,18 +552,18 @@ test_config_symlink_and_missing(void **state)
 	(void)state;
 	write_conf("real.yaml", PULL_MIN, 0600, path);
 	assert_int_equal(load(PULL, path, &e), 0);
-	snprintf(link, sizeof(link), "%s/link.yaml", dir);
+	snprintf(link, sizeof(link), "%s/link.yaml", tu_dir);
 	unlink(link);
 	assert_int_equal(symlink(path, link), 0);
 	assert_int_equal(load(PULL, link, &e), -1);
 	assert_true(tu_contains(e.msg, link));
 	assert_true(tu_contains(e.msg, "symbolic link"));
 	assert_int_equal(load(PUSH, link, &e), -1);
-	snprintf(link, sizeof(link), "%s/absent.yaml", dir);
+	snprintf(link, sizeof(link), "%s/absent.yaml", tu_dir);
 	assert_int_equal(load(PUSH, link, &e), -1);
 	assert_true(tu_contains(e.msg, "No such file"));
 	/* A folder is not a configuration. */
-	assert_int_equal(load(PULL, dir, &e), -1);
+	assert_int_equal(load(PULL, tu_dir, &e), -1);
 	assert_true(tu_contains(e.msg, "not a regular file"));
 }
 
@@ -1035,6 +1019,6 @@ main(void)
 			.test_func = run_case,
 			.initial_state = (void *)&cases[i],
 		};
-	return cmocka_run_group_tests_name("config", tests, group_setup,
-	    group_teardown);
+	return cmocka_run_group_tests_name("config", tests, tu_group_setup,
+	    tu_group_teardown);
 }

@@ -23,27 +23,11 @@
 
 #include "testutil.c"
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
-/* A fresh empty subfolder of dir named name; its path goes to out. */
+/* A fresh empty subfolder of tu_dir named name; its path goes to out. */
 static void
 subdir(const char *name, char out[TU_PATH_MAX])
 {
-	snprintf(out, TU_PATH_MAX, "%s/%s", dir, name);
+	snprintf(out, TU_PATH_MAX, "%s/%s", tu_dir, name);
 	assert_int_equal(mkdir(out, 0700), 0);
 }
 
@@ -368,7 +352,7 @@ test_fsync_parent(void **state)
 	struct err e;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/whatever", dir);
+	snprintf(path, sizeof(path), "%s/whatever", tu_dir);
 	assert_int_equal(fsync_parent(path, &e), 0);
 	assert_int_equal(fsync_parent("relative-name", &e), 0);
 	assert_int_equal(fsync_parent("/toplevel", &e), 0);
@@ -508,6 +492,6 @@ main(void)
 		cmocka_unit_test(test_cursor_end),
 	};
 
-	return cmocka_run_group_tests_name("fsutil", tests, group_setup,
-	    group_teardown);
+	return cmocka_run_group_tests_name("fsutil", tests, tu_group_setup,
+	    tu_group_teardown);
 }

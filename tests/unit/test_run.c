@@ -26,22 +26,6 @@
 
 #define GUARD_S	20	/* far above any timeout below */
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
 /* Output of argv as a NUL-terminated string in out; returns run_argv's rc. */
 static int
 run_text(char *const argv[], unsigned timeout_s, struct buf *out, struct err *e)
@@ -112,7 +96,7 @@ test_daemon_child_holding_output(void **state)
 	struct err e;
 
 	(void)state;
-	snprintf(pidfile, sizeof(pidfile), "%s/daemon.pid", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/daemon.pid", tu_dir);
 	snprintf(script, sizeof(script), "echo started; sleep 1000 & echo $! >%s; exit 0",
 	    pidfile);
 	alarm(GUARD_S);
@@ -133,7 +117,7 @@ test_io_daemon_child_holding_output(void **state)
 	int status = -1;
 
 	(void)state;
-	snprintf(pidfile, sizeof(pidfile), "%s/daemon-io.pid", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/daemon-io.pid", tu_dir);
 	snprintf(script, sizeof(script), "cat; sleep 1000 & echo $! >%s; exit 3", pidfile);
 	alarm(GUARD_S);
 	assert_int_equal(run_argv_io(argv, 2 * GUARD_S, "hello", 5, &out, 64, &status,
@@ -242,5 +226,5 @@ main(void)
 		cmocka_unit_test(test_clean_environment),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

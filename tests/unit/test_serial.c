@@ -22,27 +22,11 @@
 
 #include "testutil.c"
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
-/* A fresh state folder name (not created) under dir. */
+/* A fresh state folder name (not created) under tu_dir. */
 static void
 state_dir(const char *name, char out[TU_PATH_MAX])
 {
-	snprintf(out, TU_PATH_MAX, "%s/%s", dir, name);
+	snprintf(out, TU_PATH_MAX, "%s/%s", tu_dir, name);
 }
 
 static uint64_t
@@ -221,7 +205,7 @@ test_refuses_symlink_and_garbage(void **state)
 	(void)state;
 	state_dir("link", sd);
 	assert_int_equal(mkdir(sd, 0700), 0);
-	assert_int_equal(tu_write(dir, "elsewhere", "5\n", 2, 0600, target), 0);
+	assert_int_equal(tu_write(tu_dir, "elsewhere", "5\n", 2, 0600, target), 0);
 	snprintf(path, sizeof(path), "%s/serial", sd);
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(serial_last(sd, &s, &e), -1);
@@ -328,6 +312,6 @@ main(void)
 		cmocka_unit_test(test_front_id_persists),
 	};
 
-	return cmocka_run_group_tests_name("serial", tests, group_setup,
-	    group_teardown);
+	return cmocka_run_group_tests_name("serial", tests, tu_group_setup,
+	    tu_group_teardown);
 }

@@ -21,22 +21,6 @@
 #include "testcerts.c"
 #include "testutil.c"
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
 static EVP_PKEY *
 keygen(void)
 {
@@ -200,14 +184,14 @@ test_sign_verify(void **state)
 	EVP_PKEY_free(sk2);
 }
 
-/* Writes sk's PEM to dir/name with file_create_new (mode 0600). */
+/* Writes sk's PEM to tu_dir/name with file_create_new (mode 0600). */
 static void
 save_key(EVP_PKEY *sk, const char *name, char path[TU_PATH_MAX])
 {
 	struct buf pem = { 0 };
 	struct err e = { "" };
 
-	snprintf(path, TU_PATH_MAX, "%s/%s", dir, name);
+	snprintf(path, TU_PATH_MAX, "%s/%s", tu_dir, name);
 	assert_int_equal(sig_secret_pem(sk, &pem, &e), 0);
 	assert_true(pem.secret);
 	assert_true(pem.len > 27);
@@ -268,26 +252,26 @@ test_load_secret_refusals(void **state)
 
 	(void)state;
 	/* Not a key at all. */
-	assert_int_equal(tu_write(dir, "junk.key", "hello\n", 6, 0600, path), 0);
+	assert_int_equal(tu_write(tu_dir, "junk.key", "hello\n", 6, 0600, path), 0);
 	assert_null(sig_load_secret(path, &e));
 	assert_true(tu_contains(e.msg, "not a PEM private key"));
 	/* An ECDSA key is not a signing key. */
 	assert_non_null(ec = tc_key_ec());
 	assert_non_null(pem = tc_pem_key(ec));
-	assert_int_equal(tu_write(dir, "ec.key", pem, strlen(pem), 0600, path), 0);
+	assert_int_equal(tu_write(tu_dir, "ec.key", pem, strlen(pem), 0600, path), 0);
 	assert_null(sig_load_secret(path, &e));
 	assert_true(tu_contains(e.msg, "not an Ed25519 key"));
 	free(pem);
 	EVP_PKEY_free(ec);
 	/* A symlink to a good key is refused (O_NOFOLLOW). */
 	save_key(sk, "real.key", path);
-	snprintf(link, sizeof(link), "%s/link.key", dir);
+	snprintf(link, sizeof(link), "%s/link.key", tu_dir);
 	assert_int_equal(symlink(path, link), 0);
 	assert_null(sig_load_secret(link, &e));
 	assert_true(tu_contains(e.msg, link));
 	assert_true(tu_contains(e.msg, "symbolic link"));
 	/* Missing. */
-	snprintf(path, sizeof(path), "%s/absent.key", dir);
+	snprintf(path, sizeof(path), "%s/absent.key", tu_dir);
 	assert_null(sig_load_secret(path, &e));
 	assert_true(tu_contains(e.msg, "No such file"));
 	/* Owned by someone else. */
@@ -312,7 +296,7 @@ test_create_new_never_overwrites(void **state)
 	int before;
 
 	(void)state;
-	snprintf(sub, sizeof(sub), "%s/keys", dir);
+	snprintf(sub, sizeof(sub), "%s/keys", tu_dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	snprintf(path, sizeof(path), "%s/signing.key", sub);
 	assert_int_equal(sig_secret_pem(sk, &pem2, &e), 0);
@@ -358,5 +342,5 @@ main(void)
 		cmocka_unit_test(test_create_new_never_overwrites),
 	};
 
-	return cmocka_run_group_tests_name("sig", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sig", tests, tu_group_setup, tu_group_teardown);
 }

@@ -33,22 +33,6 @@
 
 #define NOBODY	65534	/* a user that is neither root nor the test's */
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
 /* ---- building layouts: paths are relative to the case's folder d ---- */
 
 static void
@@ -549,7 +533,7 @@ run_layout(const struct layout *l, size_t i)
 	struct err e = { { 0 } };
 	int rc;
 
-	snprintf(d, sizeof(d), "%s/case%zu", dir, i);
+	snprintf(d, sizeof(d), "%s/case%zu", tu_dir, i);
 	assert_int_equal(mkdir(d, 0755), 0);
 	certpush_files(d, &g);
 	l->build(d);
@@ -615,7 +599,7 @@ test_trace(void **state)
 
 	(void)state;
 	assert_non_null(out);
-	at(dir, "trace", d);
+	at(tu_dir, "trace", d);
 	assert_int_equal(mkdir(d, 0755), 0);
 	mkd(d, "keys", 0700);
 	mkf(d, "keys/signing.key", 0600);
@@ -656,7 +640,7 @@ test_open_absent(void **state)
 	int fd = -1;
 
 	(void)state;
-	at(dir, "no/such/key.pem", path);
+	at(tu_dir, "no/such/key.pem", path);
 	assert_int_equal(source_open(path, &r, &fd, &st, &e), SOURCE_ABSENT);
 	assert_int_equal(fd, -1);
 }
@@ -678,9 +662,9 @@ test_open_denied(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		skip();
-	mkd(dir, "denied", 0700);	/* in the 0700 scratch folder */
-	mkf(dir, "denied/key.pem", 0600);
-	at(dir, "denied/key.pem", path);
+	mkd(tu_dir, "denied", 0700);	/* in the 0700 scratch folder */
+	mkf(tu_dir, "denied/key.pem", 0600);
+	at(tu_dir, "denied/key.pem", path);
 	if ((pid = fork()) == 0) {
 		if (setgid(NOBODY) == -1 || setuid(NOBODY) == -1)
 			_exit(2);
@@ -703,7 +687,7 @@ test_relative(void **state)
 	struct err e;
 
 	(void)state;
-	at(dir, "rel", d);
+	at(tu_dir, "rel", d);
 	assert_int_equal(mkdir(d, 0755), 0);
 	mkf(d, "cert.pem", 0644);
 	ln(d, "cert.pem", "link.pem");
@@ -769,7 +753,7 @@ test_guard_from_config(void **state)
 	struct err e;
 
 	(void)state;
-	at(dir, "guard", d);
+	at(tu_dir, "guard", d);
 	assert_int_equal(mkdir(d, 0755), 0);
 	mkd(d, "keys", 0700);
 	mkf(d, "keys/signing.key", 0600);
@@ -821,6 +805,6 @@ main(void)
 		cmocka_unit_test(test_guard_from_config),
 	};
 
-	return cmocka_run_group_tests_name("source", tests, group_setup,
-	    group_teardown);
+	return cmocka_run_group_tests_name("source", tests, tu_group_setup,
+	    tu_group_teardown);
 }

@@ -20,22 +20,6 @@
 
 #include "testutil.c"
 
-static char dir[TU_PATH_MAX];
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tu_mkdtemp(dir);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return tu_rmtree(dir);
-}
-
 /* One service per file, each file DIR/SUB/NAME with new content "new". */
 struct fixture {
 	char		 state[TU_PATH_MAX];
@@ -52,7 +36,7 @@ fixture_init(struct fixture *fx, const char *sub, const char *const *names,
 	char base[TU_PATH_MAX];
 	size_t i;
 
-	snprintf(base, sizeof(base), "%s/%s", dir, sub);
+	snprintf(base, sizeof(base), "%s/%s", tu_dir, sub);
 	assert_int_equal(mkdir(base, 0700), 0);
 	snprintf(fx->state, sizeof(fx->state), "%s/state", base);
 	assert_int_equal(mkdir(fx->state, 0700), 0);
@@ -121,7 +105,7 @@ test_setid_counts_as_changed(void **state)
 
 	(void)state;
 	fixture_init(&fx, "same", names, 1);
-	assert_int_equal(tu_write(dir, "same/same.pem", "new\n", 4, 04644, NULL), 0);
+	assert_int_equal(tu_write(tu_dir, "same/same.pem", "new\n", 4, 04644, NULL), 0);
 	assert_int_equal(txn_compare(fx.t, &e), 0);
 	assert_true(fx.t->files[0].changed);
 	fixture_free(&fx);
@@ -183,5 +167,5 @@ main(void)
 	};
 
 	umask(022);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

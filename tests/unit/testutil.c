@@ -93,3 +93,19 @@ tu_contains(const char *s, const char *sub)
 {
 	return s != NULL && sub != NULL && strstr(s, sub) != NULL;
 }
+
+char tu_dir[TU_PATH_MAX];
+
+int
+tu_group_setup(void **state)
+{
+	(void)state;
+	return tu_mkdtemp(tu_dir);
+}
+
+int
+tu_group_teardown(void **state)
+{
+	(void)state;
+	return tu_rmtree(tu_dir);
+}

@@ -27,4 +27,13 @@ int	tu_count_entries(const char *dir);
 /* True if s contains sub. */
 int	tu_contains(const char *s, const char *sub);
 
+/*
+ * cmocka group fixtures for a binary whose tests share one scratch
+ * folder: tu_group_setup makes it (its path in tu_dir), tu_group_teardown
+ * removes it.  0 or -1.
+ */
+extern char tu_dir[TU_PATH_MAX];
+int	tu_group_setup(void **state);
+int	tu_group_teardown(void **state);
+
 #endif
