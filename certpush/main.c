@@ -66,6 +66,8 @@ static const char usage_text[] =
 "                                 its fingerprint and add it to known_hosts once\n"
 "                                 confirmed; create the identity if missing; print\n"
 "                                 the node's authorized_keys lines and a certpull.yaml\n"
+"  tlsa                           print the TLSA and DKIM TXT records to publish\n"
+"                                 and what DNS serves; exit 1 if one is missing\n"
 "  audit [--warn DAYS] [--crit DAYS] [--json | --prometheus | --nagios] [-o FILE]\n"
 "        [--ca-file FILE] [--timeout SECONDS] [FILE | DIR ...]\n"
 "                                 expiry audit of the sources, of what each target\n"
