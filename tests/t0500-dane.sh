@@ -7,8 +7,8 @@ through libunbound, which validates from the zone'"'"'s DS itself.  Records are
 published mid-test (zone re-signed, nsd reloaded, unbound flushed).  Then
 Postfix on front is the DANE endpoint the audit probes, a DANE-enforcing
 Postfix client (node client) delivers to it across a key rotation, and
-OpenDKIM verifies a message signed with the rotated DKIM key against the
-published record.'
+mail the client signs through the OpenDKIM milter with the rotated DKIM
+key verifies, as delivered, against the published record.'
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/lib-services.sh"
 . "$SRC/tests/lib-dns.sh"
@@ -385,7 +385,8 @@ smtp_inject () {
 		reply && say "EHLO client.example.test" && reply &&
 		say "MAIL FROM:<test@client.example.test>" && reply &&
 		say "RCPT TO:<$0>" && reply && say DATA && reply &&
-		say "Subject: DANE test to $0" && say "" && say "DANE test" && say "." &&
+		say "From: <test@example.test>" && say "Subject: DANE test to $0" &&
+		say "" && say "DANE test" && say "." &&
 		reply && say QUIT && reply' "$2"
 }
 
@@ -440,6 +441,36 @@ test_expect_success 'opendkim: a message signed with the rotated key verifies ag
 	printf "%s\n" "Mode v" "ResolverConfiguration $TRASH/dkimv/unbound.conf" \
 		"Syslog no" "UserID opendkim" >dkimv/dns.conf &&
 	opendkim_run_ "$TRASH/dkimv" dns.conf signed >verdict &&
+	cat verdict &&
+	grep "verification (s=s1, d=example.test, .*) succeeded" verdict &&
+	! grep insecure verdict
+'
+
+test_expect_success 'opendkim: mail signed by the client Postfix through the OpenDKIM milter verifies at the server' '
+	mkdir -m 0755 milter &&
+	chown opendkim:opendkim milter &&
+	install -o opendkim -g opendkim -m 0600 front/dkim.private milter/key.pem &&
+	printf "%s\n" "Mode s" "Domain example.test" "Selector s1" "KeyFile $TRASH/milter/key.pem" \
+		"Socket local:$TRASH/milter/sock" "UMask 000" "Canonicalization relaxed/simple" \
+		"Syslog no" "UserID opendkim" "PidFile $TRASH/milter/pid" >milter/opendkim.conf &&
+	DAEMON_NETNS=client daemon_start opendkim "" opendkim -f -x "$TRASH/milter/opendkim.conf" &&
+	wait_until_ 10 test -S milter/sock &&
+	postconf -c "$TRASH/client/etc" -e "smtpd_milters = unix:$TRASH/milter/sock" \
+		"milter_default_action = tempfail" &&
+	postfix_reload "$TRASH/client" &&
+	install -d -o 65534 -g 65534 -m 0755 vmail &&
+	postconf -c "$TRASH/pf/etc" -e "relay_domains =" "transport_maps =" \
+		"virtual_mailbox_domains = example.test" "virtual_mailbox_base = $TRASH/vmail" \
+		"virtual_mailbox_maps = inline:{user3@example.test=user3}" \
+		"virtual_uid_maps = static:65534" "virtual_gid_maps = static:65534" &&
+	postconf -c "$TRASH/pf/etc" -M "virtual/unix=virtual unix - n n - - virtual" &&
+	postfix_reload "$TRASH/pf" &&
+	smtp_inject client user3@example.test &&
+	{ wait_until_ 30 grep -q "^DKIM-Signature: .*d=example.test; s=s1" vmail/user3 ||
+		{ tail -n 20 client/maillog pf/maillog; false; }; } &&
+	install -m 0644 vmail/user3 dkimv/received &&
+	sed -i "1{/^From /d}" dkimv/received &&
+	opendkim_run_ "$TRASH/dkimv" dns.conf dkimv/received >verdict &&
 	cat verdict &&
 	grep "verification (s=s1, d=example.test, .*) succeeded" verdict &&
 	! grep insecure verdict
