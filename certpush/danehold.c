@@ -133,7 +133,10 @@ dkim_free_to_go(const struct dnscheck *dc, const struct dkim_source *s,
 	return 0;
 }
 
-/* Reads and verifies t's previous bundle into prev (entries point into raw). */
+/*
+ * Reads and verifies t's previous bundle into prev (entries point into
+ * raw): the outbox's, or for a sealed target the copy in STATE/previous.
+ */
 static int
 previous_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target *t,
     time_t now, struct buf *raw, struct bundle *prev)
@@ -144,7 +147,10 @@ previous_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target *t,
 	struct err e;
 	int unchanged;
 
-	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, t->name);
+	if (t->sealed)
+		snprintf(path, sizeof(path), "%s/previous/%s.bundle", c->state_dir, t->name);
+	else
+		snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, t->name);
 	if (access(path, F_OK) == -1 || file_read(path, BUNDLE_MAX_SIZE, raw, &e) == -1 ||
 	    sig_pubkey_of(sk, &pk, &e) == -1)
 		return -1;

@@ -222,6 +222,34 @@ write_outbox(const struct pushconf *c, const struct target *t, const struct buf 
 	return rc;
 }
 
+/*
+ * For a target whose private keys are sealed, the front cannot open the
+ * bundle it delivered: a DANE or DKIM hold, which puts an item's previous
+ * entries back, reads this copy instead, signed alike but with its keys in
+ * clear, in STATE/previous (root's alone, like the sources it comes from).
+ */
+static int
+write_previous(const struct pushconf *c, const struct built_items *bi,
+    const struct target *t, EVP_PKEY *sk, uint64_t serial, struct err *e)
+{
+	struct target clear = *t;
+	struct buf b = { .secret = 1 };
+	char path[PATH_MAX];
+	int rc;
+
+	if (!t->sealed)
+		return 0;
+	clear.sealed = 0;
+	snprintf(path, sizeof(path), "%s/previous", c->state_dir);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return err_set(e, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/previous/%s.bundle", c->state_dir, t->name);
+	rc = build_sign(bi, &clear, sk, serial, &b, e) == 0 ?
+	    file_write_atomic(path, b.data, b.len, geteuid(), getegid(), 0600, e) : -1;
+	buf_free(&b);
+	return rc;
+}
+
 /* One target's part of a push. */
 struct job {
 	struct delivery	d;
@@ -418,7 +446,9 @@ prepare_job(const struct pushconf *c, EVP_PKEY *sk, uint64_t serial, int retry,
 		}
 		if (build_sign(j->use_own ? &j->own : &g->items, j->d.t, sk, serial,
 		    &j->bundle, &e) == -1 ||
-		    (!dry_run && write_outbox(c, j->d.t, &j->bundle, sk, &e) == -1))
+		    (!dry_run && (write_outbox(c, j->d.t, &j->bundle, sk, &e) == -1 ||
+		    write_previous(c, j->use_own ? &j->own : &g->items, j->d.t, sk,
+		    serial, &e) == -1)))
 			goto fail;
 		j->ts.built = serial;
 		target_content(j->d.t, j->use_own ? j->own.content : g->items.content,

@@ -64,7 +64,8 @@ dane_conf () {
 	case $head in *dkim:*) printf 'dkim:%s' "${head#*dkim:}" ;; esac &&
 	echo "targets:" &&
 	push_target_local front "www${DKIM:+, dkim}" "$TRASH/front/certpull.yaml" \
-		${ENDPOINT:+"endpoints:" "  - { address: $ENDPOINT, port: 25, starttls: smtp }"}
+		${ENDPOINT:+"endpoints:" "  - { address: $ENDPOINT, port: 25, starttls: smtp }"} \
+		${RECIPIENT:+"recipient: $RECIPIENT"}
 }
 
 test_expect_success 'setup: CA, leaf a, next key, signed zone, nsd and unbound' '
@@ -474,6 +475,26 @@ test_expect_success 'opendkim: mail signed by the client Postfix through the Ope
 	cat verdict &&
 	grep "verification (s=s1, d=example.test, .*) succeeded" verdict &&
 	! grep insecure verdict
+'
+
+test_expect_success 'push: a target whose keys are sealed is held too, from its clear copy in STATE/previous' '
+	"$CERTPULL" keygen -o front/node.key >keygen.out &&
+	sed -i "/^state_dir:/a secret_key: $TRASH/front/node.key" front/certpull.yaml &&
+	RECIPIENT=$(sed -n "s/^recipient: //p" keygen.out) ENDPOINT=$FRONT \
+		DKIM="$TRASH/src/dkim.key s1 example.test" dane_conf >certpush.yaml &&
+	push_released &&
+	before=$(spki_sha256 front/site.pem) &&
+	test_file_mode state/previous/front.bundle 600 &&
+	make_cert ca z "DNS:mail.example.test" && source_leaf ca z &&
+	hash_z=$(spki_sha256 ca/z.crt) &&
+	test_expect_code 1 push --now >out 2>err &&
+	cat out err &&
+	grep "www held .*publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_z$" err &&
+	! grep "no previous bundle" out err &&
+	test "$(spki_sha256 front/site.pem)" = "$before" &&
+	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_z" &&
+	push_released &&
+	installed_is z
 '
 
 test_done
