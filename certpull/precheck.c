@@ -67,7 +67,6 @@ check_dir(const struct svc_file *f, struct precheck *p)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s: directory %s: %s", f->path, dir, why);
 	return precheck_fail(p, "path", msg), -1;
-	return 0;
 }
 
 int

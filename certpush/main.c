@@ -279,14 +279,16 @@ cmd_push(const char *config, const struct push_opts *o)
 	return rc;
 }
 
+/* status [--json]; json: --json was given before the command. */
 static int
-cmd_status(const char *config, int argc, char **argv)
+cmd_status(const char *config, int argc, char **argv, int json)
 {
 	struct pushconf c;
-	int json = argc == 2 && strcmp(argv[1], "--json") == 0, rc;
+	int after = argc == 2 && strcmp(argv[1], "--json") == 0, rc;
 
-	if (argc > 2 || (argc == 2 && !json))
+	if (argc > 2 || (argc == 2 && !after))
 		return usage(64);
+	json |= after;
 	if (load_config(config, &c) == -1)
 		return 1;
 	rc = push_status(&c, json);
@@ -370,7 +372,8 @@ main(int argc, char **argv)
 	}
 	if (now && optind == argc)
 		return cmd_push(config, &po);
-	if (optind >= argc || now || po.dry_run || po.only || po.lineage)
+	if (optind >= argc || now || po.dry_run || po.only || po.lineage ||
+	    (po.json && strcmp(argv[optind], "status") != 0))
 		return usage(64);
 	cmd = argv[optind];
 	argc -= optind;
@@ -384,7 +387,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "add-node") == 0)
 		return cmd_add_node(config, argc, argv);
 	if (strcmp(cmd, "status") == 0)
-		return cmd_status(config, argc, argv);
+		return cmd_status(config, argc, argv, po.json);
 	if (strcmp(cmd, "tlsa") == 0 && argc == 1)
 		return cmd_tlsa(config);
 	if (strcmp(cmd, "audit") == 0)

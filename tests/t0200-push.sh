@@ -144,6 +144,9 @@ test_expect_success 'status: every target current; --json' '
 	push status >out && cat out &&
 	test "$(grep -c " ok " out)" = 4 &&
 	push status --json >out.json &&
+	push --json status >before.json &&
+	test "$(grep -c "\"behind\":" before.json)" = "$(grep -c "\"behind\":" out.json)" &&
+	test_expect_code 64 push --json check-config 2>err &&
 	grep "\"behind\":false" out.json && ! grep "\"behind\":true" out.json
 '
 
