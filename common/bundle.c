@@ -23,8 +23,8 @@ static const char *const check_names[] = {
 	[BC_SEAL] = "seal",
 	[BC_PEM] = "pem",
 	[BC_KEYMATCH] = "keymatch",
-	[BC_CERTTIME] = "certtime",
 	[BC_CHAIN] = "chain",
+	[BC_CERTTIME] = "certtime",
 };
 
 const char *

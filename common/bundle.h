@@ -94,8 +94,8 @@ enum bundle_check {
 	BC_SEAL,	/* sealing does not match this node's key (or its absence) */
 	BC_PEM,		/* content does not parse, or a pair is incomplete */
 	BC_KEYMATCH,
-	BC_CERTTIME,	/* a certificate is expired or not yet valid */
 	BC_CHAIN,	/* chain out of order */
+	BC_CERTTIME,	/* a certificate is expired or not yet valid */
 };
 
 /*
