@@ -4,7 +4,8 @@ test_description='make bench still runs: every scenario once at tiny sizes
 tests/bench/run.sh --smoke: fan-out to 1 and 2 sshd targets by the four
 methods, two renewals to two HAProxy nodes, the footprint of a daemon
 watching 10 lineages, an audit of 20 files and 4 Postfix endpoints, the
-crypto floor.  Nothing here is timed against a limit: the figures of a
+crypto floor, three nodes fetching from an nginx mirror.  Nothing here is
+timed against a limit: the figures of a
 smoke run mean nothing.  It checks that each scenario ran (or says why
 it was skipped), that every figure is a number, that every push was
 verified on its targets and that the audits agree with the truth.'
@@ -32,7 +33,7 @@ test_expect_success 'run.sh --smoke runs every scenario and exits 0' '
 	BENCHTOOL=$BENCHTOOL BENCH_RESULTS=$RESULTS bash "$SRC/tests/bench/run.sh" --smoke \
 		>bench.out 2>bench.err &&
 	cat bench.out &&
-	for s in fanout latency footprint audit crypto; do
+	for s in fanout latency footprint audit crypto pullscale; do
 		grep "^== $s: " bench.out &&
 		grep "^($s: [0-9]* s)$" bench.out || return 1
 	done &&
@@ -46,7 +47,7 @@ test_expect_success 'the results are well formed: five fields, numbers or a stat
 		\$3 == \"skip\" { next }
 		\$4 !~ /^-?[0-9]+(\\.[0-9]+)?$/ { print \"not a number, line \" NR \": \" \$0; bad = 1 }
 		END { exit bad }" "$RESULTS" &&
-	for s in fanout latency footprint audit crypto; do
+	for s in fanout latency footprint audit crypto pullscale; do
 		grep -q "^$s	" "$RESULTS" || { echo "nothing from $s"; return 1; }
 	done
 '
@@ -70,6 +71,13 @@ test_expect_success 'latency: no renewal failed; footprint: the idle daemon was 
 	  test -n "$(value footprint "certpush run" idle_switches)"; }
 '
 
+test_expect_success 'pullscale: every node installed the renewal, every poll was a 304' '
+	grep -q "^pullscale	-	skip" "$RESULTS" || {
+		n=$(awk -F"\t" "\$1 == \"pullscale\" && \$3 == \"installed\" { print \$2 }" "$RESULTS") &&
+		test -n "$n" && test "$(value pullscale "$n" installed)" = "${n#N=}"
+	}
+'
+
 test_expect_success 'audit: certpush, ssl-cert-check and the openssl loops agree with the truth' '
 	test "$(value audit files/certpush verdict_differences)" = 0 &&
 	test "$(value audit files/loop verdict_differences)" = 0 &&
@@ -85,7 +93,7 @@ test_expect_success 'audit: certpush, ssl-cert-check and the openssl loops agree
 # another bench running meanwhile on this machine is not ours to judge.
 bench_leftovers () {
 	local pid owner
-	for pid in $(pgrep -f "certpush-test\.(fanout|latency|footprint|audit|crypto)\."); do
+	for pid in $(pgrep -f "certpush-test\.(fanout|latency|footprint|audit|crypto|pullscale)\."); do
 		owner=$(tr "\0" " " <"/proc/$pid/cmdline" 2>/dev/null |
 			sed -n "s/.*certpush-test\.[a-z]*\.\([0-9][0-9]*\).*/\1/p")
 		test -n "$owner" && ! pid_alive_ "$owner" && echo "$pid"

@@ -4,7 +4,7 @@
 # their tables, then a summary of the targets met or missed.
 #
 # Usage: run.sh [--smoke] [SCENARIO...]
-#   SCENARIO: fanout latency footprint audit crypto (default: all)
+#   SCENARIO: fanout latency footprint audit crypto pullscale (default: all)
 #   --smoke: tiny sizes, for tests/t0900-bench-smoke.sh (well under a minute)
 #
 # Environment (each also a make variable: make bench BENCH_REPS=5):
@@ -20,6 +20,8 @@
 #                      is extrapolated and labelled so)
 #   BENCH_ENDPOINTS    live STARTTLS endpoints audited (64)
 #   BENCH_CRYPTO_S     seconds per crypto measurement (3)
+#   BENCH_PULL_N       simulated pulling nodes ("100 1000")
+#   BENCH_PULL_PAR     fetches run at once by the pulling nodes (8)
 #   BENCH_RESULTS      raw figures, TSV (build/bench/results.tsv)
 #   BENCHTOOL          the helper (build/release/tests/bench/benchtool)
 #
@@ -28,7 +30,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-all="fanout latency footprint audit crypto"
+all="fanout latency footprint audit crypto pullscale"
 
 usage () {
 	sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -39,7 +41,7 @@ smoke= only=
 for a in "$@"; do
 	case $a in
 	--smoke) smoke=1 ;;
-	fanout|latency|footprint|audit|crypto) only="$only $a" ;;
+	fanout|latency|footprint|audit|crypto|pullscale) only="$only $a" ;;
 	*) usage ;;
 	esac
 done
@@ -138,6 +140,15 @@ END {
 				v("audit", "endpoints/loop", "speedup_of_certpush"),
 				v("audit", "endpoints/certpush", "verdict_differences"),
 				v("audit", "endpoints/loop", "verdict_differences")
+	}
+	for (k in val) {
+		split(k, f, SUBSEP)
+		if (f[1] == "pullscale" && f[3] == "publish_to_last_installed_s")
+			printf "pullscale %s: publish to last node installed %.2f s; front CPU %.3f ms per " \
+				"node; %s 304 polls/s; a 304 poll %.1f ms CPU, %.1f ms wall\n", f[2], val[k],
+				v("pullscale", f[2], "front_cpu_per_node_ms"),
+				v("pullscale", f[2], "mirror_req_per_s"), v("pullscale", f[2], "poll_304_cpu_ms"),
+				v("pullscale", f[2], "poll_304_wall_ms")
 	}
 	e = v("crypto", "bundle/encode", "x_primitive")
 	if (e != "")
