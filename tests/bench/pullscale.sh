@@ -5,7 +5,8 @@
 # "pmirror".  Per N:
 #   - front: "certpush --now" publishing the renewal for N nodes (each
 #     target an SSH address that refuses at once: the front only builds,
-#     signs and writes the outbox), its wall time and CPU;
+#     signs and writes the outbox), its wall time and CPU; one run per 250
+#     nodes (a certpush.yaml holds at most 256 targets);
 #   - publish to last installed: from the start of the publish (certpush,
 #     then the outbox copied to the mirror's folder) until the last node has
 #     installed, every node fetching once, BENCH_PULL_PAR at a time;
@@ -36,13 +37,29 @@ else
 fi
 PAR=${BENCH_PULL_PAR:-8}
 
-# push_conf N: certpush.yaml publishing to N targets that refuse at once.
+# push_conf FROM TO: a certpush.yaml publishing to targets nFROM to nTO,
+# which refuse at once, with its own state folder.  A certpush.yaml holds
+# at most 256 targets: N nodes take ceil(N / PER_CONF) of them, run one
+# after the other (as that many fronts would, at once).
+PER_CONF=250
 push_conf () {
 	local i
-	push_conf_head "outbox: $TRASH/outbox" "concurrency: 64" &&
-	for ((i = 1; i <= $1; i++)); do
+	push_conf_head "outbox: $TRASH/outbox" "concurrency: 64" |
+		sed "s|^state_dir: .*|state_dir: $TRASH/state-$1|" &&
+	for ((i = $1; i <= $2; i++)); do
 		push_target_ssh "n$i" 127.0.0.1 9 5 www || return 1
 	done
+}
+
+# front N: every configuration of the first N nodes publishes (certpush
+# --now), measured as one (M_WALL, M_CPU).
+front () {
+	local k args=()
+	for ((k = 1; k <= $1; k += PER_CONF)); do
+		args+=("$CERTPUSH" -c "push-$k.yaml" --now ";")
+	done
+	bench_measure m-front bash -c 'while test $# -gt 0; do "$1" "$2" "$3" "$4" >>front.log 2>&1
+		shift 5; done; :' front "${args[@]}"
 }
 
 # node_conf I: node I's certpull.yaml: fetch from the mirror, one file.
@@ -104,14 +121,16 @@ for N in $PULL_N; do
 		node_conf "$i" || bench_fail "setup: node $i"
 	done
 	made=$((N > made ? N : made))
-	push_conf "$N" >push.yaml || bench_fail "setup: push.yaml"
-	"$CERTPUSH" -c push.yaml check-config >check.out 2>&1 ||
-		bench_fail "check-config: $(tail -n 3 check.out)"
+	for ((k = 1; k <= N; k += PER_CONF)); do
+		push_conf "$k" "$((k + PER_CONF - 1 < N ? k + PER_CONF - 1 : N))" >"push-$k.yaml" &&
+		"$CERTPUSH" -c "push-$k.yaml" check-config >check.out 2>&1 ||
+			bench_fail "check-config: $(tail -n 3 check.out)"
+	done
 	# Two renewals: the first fills every node, the second is measured.
 	for leaf in "a$N" "b$N"; do
 		bench_new_leaf "$leaf" || bench_fail "setup: leaf"
 		t0=$(date +%s%N)
-		bench_measure m-front "$CERTPUSH" -c push.yaml --now >front.log 2>&1
+		: >front.log && front "$N"
 		test "$(ls outbox | grep -c '\.bundle$')" -ge "$N" ||
 			bench_fail "the outbox lacks bundles: $(tail -n 3 front.log)"
 		front_wall=$M_WALL front_cpu=$M_CPU
