@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,16 @@ sources_ready(const struct pushconf *c, struct stuck *st)
 	return 0;
 }
 
+/*
+ * Gives back to the system the heap a push freed (its threads' arenas
+ * too): the daemon then sleeps, often for weeks, in what it keeps.
+ */
+static void
+settle(void)
+{
+	malloc_trim(0);
+}
+
 static void
 push(const struct pushconf *c, int retry)
 {
@@ -146,6 +157,7 @@ push(const struct pushconf *c, int retry)
 	    .to_log = 1 };
 
 	push_now(c, &o);
+	settle();
 }
 
 /* Seconds until the next retry is due; -1 if none is scheduled. */
@@ -244,6 +256,7 @@ daemon_run(const char *config_path)
 	log_info("watching %zu certificates and %zu DKIM keys for %zu targets",
 	    c.ncerts, c.ndkims, c.ntargets);
 	push_now(&c, &behind);		/* every target behind its bundle */
+	settle();
 	while (!got_term) {
 		if (got_hup) {
 			got_hup = 0;
