@@ -268,7 +268,9 @@ file_replace_unsynced(const char *path, const void *data, size_t len,
 	/* mkostemp creates O_EXCL with mode 0600: nobody else can open it. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return err_set(e, "create %s: %s", tmp, strerror(errno));
-	if (fd_write_all(fd, data, len) == -1) {
+	/* Owner and mode said before the first byte, as everywhere. */
+	if (fchown(fd, geteuid(), getegid()) == -1 || fchmod(fd, 0600) == -1 ||
+	    fd_write_all(fd, data, len) == -1) {
 		err_set(e, "write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -170,10 +170,11 @@ test_expect_success "inotify: $INSTALLS installs under umask 000, no secret ever
 	for f in pullstate/installed pullstate/last-outcome.json state/outbox/*; do
 		test_file_mode "$f" 0600 || return 1
 	done &&
-	# The copies of the replaced files (old keys) go with the journal.
+	# The copies of the replaced files (old keys) go with the journal;
+	# they are created in place (O_EXCL, 0600), seen above.
 	test_path_is_missing pullstate/journal &&
 	test -z "$(ls -A pullstate/prev)" &&
-	grep -q "^pullstate/prev/[0-9]*|MOVED_TO" events.log
+	grep -q "^pullstate/prev/[0-9]*|CREATE" events.log
 '
 
 # Every file opened with O_CREAT (but the lock files) is created O_EXCL with
