@@ -71,13 +71,13 @@ node_conf () {
 	} >"n/$1/certpull.yaml"
 }
 
-# publish: the outbox to the mirror's folder, each bundle renamed into place.
+# publish: the outbox to the mirror's folder (as a mirror's sync would:
+# copied beside it, readable by nginx, each renamed into place), in three
+# processes whatever N.
 publish () {
-	local f
-	for f in outbox/*.bundle; do
-		install -m 0644 "$f" "www/$(basename "$f").tmp" &&
-			mv "www/$(basename "$f").tmp" "www/$(basename "$f")" || return 1
-	done
+	rm -rf www/.stage && mkdir www/.stage &&
+	cp -p outbox/*.bundle www/.stage/ && chmod 0644 www/.stage/*.bundle &&
+	mv -f -t www www/.stage/*.bundle
 }
 
 # round N: every node fetches once, PAR at a time, from namespace pnodes,
