@@ -246,6 +246,13 @@ watch_next(long timeout_s)
 	struct timespec deadline;
 	long wait = timeout_s;
 
+	/*
+	 * libinotifytools blocks without end on a timeout of 0: a timer due
+	 * now (a retry, a freshness signature) is served first, and pending
+	 * events are read on the next call.
+	 */
+	if (timeout_s == 0)
+		return WATCH_TIMEOUT;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_s > 0 ? timeout_s : 0;
 	for (;;) {
