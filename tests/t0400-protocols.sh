@@ -130,13 +130,14 @@ check_ssl_cert_sees () {
 
 # from_example EXAMPLE NODE RELOAD [CHECK]: NODE/certpull.yaml from
 # conf/EXAMPLE: file paths moved under NODE/tls/, and the node name, state
-# folder, trusted key, grace, reload and check commands of the test.
+# folder, trusted key, grace ($GRACE, 5 s), reload and check commands of
+# the test.
 from_example () {
 	local ex=$SRC/conf/$1 node=$2
 	sed -e "s|^node: .*|node: $node|" \
 	    -e "s|^state_dir: .*|state_dir: $TRASH/$node/state|" \
 	    -e "s|^  - ed25519:.*|  - $pub|" \
-	    -e "s|^grace: .*|grace: 5|" \
+	    -e "s|^grace: .*|grace: ${GRACE:-5}|" \
 	    -e "s|^\(      - path: \)/.*/\([^/]*\)\$|\1$TRASH/$node/tls/\2|" \
 	    -e "s|^    reload: .*|    reload: $3|" \
 	    -e "s|^    check: .*|    check: ${4:-}|" \
@@ -225,7 +226,9 @@ $TRASH/sql/mariadb/run/mysqld.sock, -u, root, -e, \"FLUSH SSL\"]" &&
 	nginx_argv="/usr/sbin/nginx, -p, $TRASH/web/nginx/, -c, $TRASH/web/nginx/nginx.conf" &&
 	from_example certpull-nginx.yaml web "[$nginx_argv, -s, reload]" "[$nginx_argv, -t, -q]" &&
 	if test_have_prereq EXIM; then
-		from_example certpull-exim.yaml mx "" "[$EXIM, -C, $TRASH/mx/exim/exim.conf, -bV]" &&
+		# Exim reloads changed files a few seconds after it sees them.
+		GRACE=15 from_example certpull-exim.yaml mx "" \
+			"[$EXIM, -C, $TRASH/mx/exim/exim.conf, -bV]" &&
 		pull mx check-config
 	fi &&
 	for node in pg chat ldap sql web; do
