@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,50 +394,66 @@ numeric(const char *s, unsigned long *v)
 	return *end == '\0' && errno == 0 && *v < UINT_MAX;
 }
 
-int
-yconf_user(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
-    uid_t *out)
+/* account_id: the uid or gid that a name or number names, or -1. */
+static long long
+account_id(const char *s, bool group)
+{
+	unsigned long v;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (group) {
+		gr = numeric(s, &v) ? getgrgid((gid_t)v) : getgrnam(s);
+		return gr == NULL ? -1 : (long long)gr->gr_gid;
+	}
+	pw = numeric(s, &v) ? getpwuid((uid_t)v) : getpwnam(s);
+	return pw == NULL ? -1 : (long long)pw->pw_uid;
+}
+
+/* account: KEY names a user or group that must exist: 1 with its id, 0
+ * when KEY is absent, -1 on error. */
+static int
+account(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    bool group, long long *out)
 {
 	yaml_node_t *n;
 	const char *s;
 	char path[256];
-	struct passwd *pw;
-	unsigned long v;
+	long long id;
 
 	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
 		return n == NULL ? 0 : -1;
 	KEYPATH(path, where, key);
-	if (numeric(s, &v))
-		pw = getpwuid((uid_t)v);
-	else
-		pw = getpwnam(s);
-	if (pw == NULL)
-		return yconf_error(y, n, path, "unknown user \"%s\"", s);
-	*out = pw->pw_uid;
-	return 0;
+	id = account_id(s, group);
+	if (id < 0)
+		return yconf_error(y, n, path, "unknown %s \"%s\"",
+		    group ? "group" : "user", s);
+	*out = id;
+	return 1;
+}
+
+int
+yconf_user(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
+    uid_t *out)
+{
+	long long id;
+	int rc = account(y, map, where, key, false, &id);
+
+	if (rc == 1)
+		*out = (uid_t)id;
+	return rc == -1 ? -1 : 0;
 }
 
 int
 yconf_group(struct yconf *y, yaml_node_t *map, const char *where, const char *key,
     gid_t *out)
 {
-	yaml_node_t *n;
-	const char *s;
-	char path[256];
-	struct group *gr;
-	unsigned long v;
+	long long id;
+	int rc = account(y, map, where, key, true, &id);
 
-	if (get_scalar(y, map, where, key, &s, &n) == -1 || s == NULL)
-		return n == NULL ? 0 : -1;
-	KEYPATH(path, where, key);
-	if (numeric(s, &v))
-		gr = getgrgid((gid_t)v);
-	else
-		gr = getgrnam(s);
-	if (gr == NULL)
-		return yconf_error(y, n, path, "unknown group \"%s\"", s);
-	*out = gr->gr_gid;
-	return 0;
+	if (rc == 1)
+		*out = (gid_t)id;
+	return rc == -1 ? -1 : 0;
 }
 
 void
