@@ -20,9 +20,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # common/curl_dl.c loads it when a mirror or an s3: upload needs it.
 PKG_LIBS := $(filter-out -lcurl,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) \
 	    -linotifytools -lpthread -ldl
-# certpush's DNSSEC lookups (DANE, DKIM).  libunbound's .pc names libevent's,
-# which libunbound-dev does not pull in: linked by name.  certpull needs none.
-DNS_LIBS := -lunbound
+# certpush's DNSSEC lookups (DANE, DKIM): libunbound is not linked either,
+# certpush/unbound_dl.c loads it when dns.c first needs it.
+DNS_LIBS :=
 
 WARN	:= -std=gnu11 -D_GNU_SOURCE -DCP_VERSION='"$(VERSION)"' -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \

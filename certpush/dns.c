@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "dns.h"
+#include "unbound_dl.h"
 
 struct dns_ctx {
 	struct ub_ctx	*ub;
@@ -79,6 +80,8 @@ dns_open(const struct dns_conf *c, struct err *e)
 {
 	struct dns_ctx *d;
 
+	if (unbound_dl_load(e) == -1)
+		return NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		err_set(e, "out of memory");
 		return NULL;
