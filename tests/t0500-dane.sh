@@ -102,6 +102,34 @@ test_expect_success 'tlsa: the current key published and signed: exit 0' '
 	grep -x "_25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_next ; www next: NOT PUBLISHED" out
 '
 
+test_have_prereq CMD:strace && test_set_prereq STRACE
+# libunbound is not linked (certpush/unbound_dl.c): only DNS lookups load it.
+test_expect_success STRACE 'libunbound is loaded by tlsa, not by status nor check-config (strace)' '
+	! ldd "$CERTPUSH" | grep libunbound &&
+	netns_exec front strace -f -qq -e trace=openat -o trace.tlsa "$CERTPUSH" \
+		-c "$TRASH/certpush.yaml" tlsa >out 7>&- 8>&- &&
+	grep "published (secure)" out &&
+	grep "libunbound\.so\.8\", O_RDONLY" trace.tlsa &&
+	for cmd in status check-config; do
+		netns_exec front strace -f -qq -e trace=openat -o trace.$cmd "$CERTPUSH" \
+			-c "$TRASH/certpush.yaml" $cmd >out 7>&- 8>&- &&
+		! grep libunbound trace.$cmd || return 1
+	done
+'
+
+# Hidden by a bind mount in a mount namespace of its own: the lookup says
+# why, the command does not crash nor claim an answer.
+test_expect_success 'tlsa without libunbound: a clear error, nothing published claimed' '
+	lib=$(ldconfig -p | awk "/libunbound\.so\.8 / { print \$NF; exit }") &&
+	test -n "$lib" &&
+	test_expect_code 1 netns_exec front unshare -m sh -c \
+		"mount --bind /dev/null \"\$0\" && exec \"\$@\"" "$lib" \
+		"$CERTPUSH" -c "$TRASH/certpush.yaml" tlsa >out 2>&1 7>&- 8>&- &&
+	cat out &&
+	grep "cannot load libunbound" out &&
+	! grep "published (secure)" out
+'
+
 test_expect_success 'tlsa: a forged signature over the TLSA RRset is not taken' '
 	dns_break_signature _25._tcp.mail.example.test. TLSA &&
 	test_expect_code 1 push tlsa >out 2>err &&
