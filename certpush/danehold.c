@@ -520,3 +520,27 @@ holds_json(struct buf *b, const struct holds *h)
 	}
 	buf_add_u8(b, ']');
 }
+
+int
+danehold_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target *t,
+    uint64_t serial, time_t now, struct buf *out, struct holds *held, struct err *e)
+{
+	struct built_items bi, own = { 0 };
+	struct dnscheck dc;
+	struct holds prev;
+	int use_own = 0, rc;
+
+	memset(held, 0, sizeof(*held));
+	if ((rc = build_items(c, t, now, &bi, e)) == 0 && danehold_needed(c)) {
+		if (holds_load(c->state_dir, t->name, &prev, e) == -1)
+			memset(&prev, 0, sizeof(prev));
+		dnscheck_run(c, &dc);
+		rc = danehold_decide(c, &dc, sk, t, &bi, &prev, now, &own, &use_own, held, e);
+		dnscheck_free(&dc);
+	}
+	if (rc == 0)
+		rc = build_sign(use_own ? &own : &bi, t, sk, serial, out, e);
+	built_items_free(&bi);
+	built_items_free(&own);
+	return rc;
+}

@@ -59,6 +59,16 @@ int	danehold_decide(const struct pushconf *c, const struct dnscheck *dc,
 	    EVP_PKEY *sk, const struct target *t, const struct built_items *bi,
 	    const struct holds *prev_holds, time_t now, struct built_items *own,
 	    int *use_own, struct holds *out, struct err *e);
+/*
+ * Appends to out t's bundle with serial as a push would build it at now:
+ * its sources' items, but those a hold keeps (decided against its
+ * previous bundle and its recorded holds, which are read, not saved)
+ * with their previous entries; *held says which.  0, or -1 with e set
+ * (a bad item, or a new key held with nothing to fall back on).
+ */
+int	danehold_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target *t,
+	    uint64_t serial, time_t now, struct buf *out, struct holds *held,
+	    struct err *e);
 /* Whether any item of c needs DNS to be decided. */
 int	danehold_needed(const struct pushconf *c);
 

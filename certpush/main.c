@@ -18,6 +18,7 @@
 #include "checkconf.h"
 #include "collect.h"
 #include "daemon.h"
+#include "danehold.h"
 #include "dnscheck.h"
 #include "fsutil.h"
 #include "http.h"
@@ -38,6 +39,7 @@ static const char usage_text[] =
 "                   local certpull), upload it to the s3: bucket if configured,\n"
 "                   print one line per target; exit 0 only if every target\n"
 "                   installed it or already had it (and every upload worked)\n"
+"                   and no item is held (the summary counts held targets)\n"
 "  --dry-run        with --now: build the bundles and send each to its target\n"
 "                   for a verify-only pass; print each node's verdict;\n"
 "                   install, record and use up nothing\n"
@@ -61,6 +63,7 @@ static const char usage_text[] =
 "                                 configuration), mode 0600, never overwriting;\n"
 "                                 print the public key for certpull.yaml's trusted_keys\n"
 "  bundle --target NAME -o FILE   validate the target's items and write its signed bundle\n"
+"                                 (an item a DANE or DKIM hold keeps: its previous content)\n"
 "  add-node [--fingerprint SHA256:...] NAME\n"
 "                                 set up the SSH target NAME: fetch its host key, show\n"
 "                                 its fingerprint and add it to known_hosts once\n"
@@ -179,15 +182,22 @@ cmd_keygen(const char *config, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Writes t's bundle to out, with the same hold decision as a push: an item
+ * whose new key DNS does not pin yet goes with its previous entries (the
+ * holds are logged, not saved: no push happened).
+ */
 static int
 bundle_to_file(const struct pushconf *c, const char *name, const char *out)
 {
 	const struct target *t = pushconf_target(c, name);
 	struct buf b = { 0 };
+	struct holds held;
 	time_t now = time(NULL);
 	EVP_PKEY *sk = NULL;
 	uint64_t serial;
 	struct err e;
+	size_t i;
 	int rc = 1;
 
 	if (t == NULL) {
@@ -196,13 +206,17 @@ bundle_to_file(const struct pushconf *c, const char *name, const char *out)
 	}
 	if ((sk = sig_load_secret(c->signing_key, &e)) == NULL ||
 	    serial_next(c->state_dir, now, c->front_id, &serial, &e) == -1 ||
-	    build_bundle(c, t, sk, serial, now, &b, &e) == -1 ||
+	    danehold_bundle(c, sk, t, serial, now, &b, &held, &e) == -1 ||
 	    file_write_atomic(out, b.data, b.len, geteuid(), getegid(), 0600, &e) == -1) {
 		log_warnx("bundle for %s: %s", name, e.msg);
 		goto out;
 	}
-	printf("%s: bundle for %s, serial %llu, %zu bytes\n", out, name,
-	    (unsigned long long)serial, b.len);
+	for (i = 0; i < held.n; i++)
+		log_warnx("bundle for %s: %s held, its previous entries bundled: %s", name,
+		    held.h[i].item, held.h[i].reason);
+	printf("%s: bundle for %s, serial %llu, %zu bytes%s\n", out, name,
+	    (unsigned long long)serial, b.len, held.n > 0 ?
+	    ", with held items at their previous content" : "");
 	rc = 0;
 out:
 	EVP_PKEY_free(sk);

@@ -269,11 +269,62 @@ changed_text(const struct delivery *d, char *out, size_t size)
 	}
 }
 
+/*
+ * How a job ended, for the summary: failed, held (delivered or not, a
+ * held key change is not done: the exit status is 1), or ok.
+ */
+enum outcome { OUT_OK, OUT_HELD, OUT_FAILED };
+
+static enum outcome
+outcome(const struct job *j)
+{
+	if (j->d.result == DELIVERY_FAILED)
+		return OUT_FAILED;
+	return j->holds.n > 0 ? OUT_HELD : OUT_OK;
+}
+
+/* "  held: www: REASON; dkim: REASON", or "" when nothing is held. */
+static void
+held_text(const struct job *j, char *out, size_t size)
+{
+	size_t i, n = 0;
+	int w;
+
+	out[0] = '\0';
+	if (j->d.result == DELIVERY_FAILED)
+		return;		/* its error says why */
+	for (i = 0; i < j->holds.n; i++) {
+		w = snprintf(out + n, size - n, "%s%s: %s", i ? "; " : "  held: ",
+		    j->holds.h[i].item, j->holds.h[i].reason);
+		if (w < 0 || (size_t)w >= size - n)
+			break;
+		n += (size_t)w;
+	}
+}
+
+/* The summary line: "N of M targets ok[, H held], F failed". */
+static void
+summary_text(const struct job *j, size_t n, char *out, size_t size)
+{
+	size_t i, count[3] = { 0, 0, 0 };
+
+	for (i = 0; i < n; i++)
+		count[outcome(&j[i])]++;
+	if (count[OUT_HELD] == 0)
+		snprintf(out, size, "%zu of %zu targets ok, %zu failed", count[OUT_OK], n,
+		    count[OUT_FAILED]);
+	else
+		snprintf(out, size, "%zu of %zu targets ok, %zu held, %zu failed (a held "
+		    "item keeps its previous content on the node until it is released: "
+		    "see each held target's line)",
+		    count[OUT_OK], n, count[OUT_HELD], count[OUT_FAILED]);
+}
+
 /* One line per target and a summary, on stdout or (to_log) in the log. */
 static void
 report_text(const struct job *j, size_t n, int to_log)
 {
-	char line[2400], changed[DELIVERY_MAX_CHANGED * 80];
+	char line[4800], changed[DELIVERY_MAX_CHANGED * 80], held[2300];
 	size_t i, ok = 0;
 
 	for (i = 0; i <= n; i++) {
@@ -284,16 +335,16 @@ report_text(const struct job *j, size_t n, int to_log)
 			    "bundle, %zu would not (dry run: nothing installed)", ok, n,
 			    n - ok);
 		else if (i == n)
-			snprintf(line, sizeof(line), "%zu of %zu targets ok, %zu failed",
-			    ok, n, n - ok);
+			summary_text(j, n, line, sizeof(line));
 		else {
 			changed_text(d, changed, sizeof(changed));
+			held_text(&j[i], held, sizeof(held));
 			snprintf(line, sizeof(line), "%-16s %-10s serial %-12" PRIu64
-			    " %-8s %.2fs%s%s%s%s", d->t->name, delivery_result_name(d->result),
+			    " %-8s %.2fs%s%s%s%s%s", d->t->name, delivery_result_name(d->result),
 			    d->serial ? d->serial : j[i].serial, changed, d->ms / 1000.0,
 			    d->error[0] ? "  error: " : "", d->error,
 			    j[i].s3 == 1 ? "  s3: published" : j[i].s3 == -1 ?
-			    "  s3 error: " : "", j[i].s3_error);
+			    "  s3 error: " : "", j[i].s3_error, held);
 		}
 		if (i < n)
 			ok += d->result != DELIVERY_FAILED;
@@ -327,7 +378,7 @@ static void
 report_json(const struct job *j, size_t n)
 {
 	struct buf b = { 0 };
-	size_t i, ok = 0;
+	size_t i, count[3] = { 0, 0, 0 };
 
 	buf_add_str(&b, "{\"targets\":[");
 	for (i = 0; i < n; i++) {
@@ -351,13 +402,17 @@ report_json(const struct job *j, size_t n)
 		    "failed" : NULL);
 		buf_add_u8(&b, ',');
 		json_kv_str(&b, "s3_error", j[i].s3_error[0] ? j[i].s3_error : NULL);
+		buf_add_u8(&b, ',');
+		holds_json(&b, &j[i].holds);
 		buf_add_u8(&b, '}');
-		ok += d->result != DELIVERY_FAILED;
+		count[outcome(&j[i])]++;
 	}
 	buf_add_str(&b, "],");
-	json_kv_u64(&b, "ok", ok);
+	json_kv_u64(&b, "ok", count[OUT_OK]);
 	buf_add_u8(&b, ',');
-	json_kv_u64(&b, "failed", n - ok);
+	json_kv_u64(&b, "held", count[OUT_HELD]);
+	buf_add_u8(&b, ',');
+	json_kv_u64(&b, "failed", count[OUT_FAILED]);
 	buf_add_str(&b, "}\n");
 	fwrite(b.data, 1, b.len, stdout);
 	fflush(stdout);

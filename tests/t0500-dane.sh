@@ -202,6 +202,8 @@ test_expect_success 'push: a new key without its TLSA record is held, the record
 	test_expect_code 1 push --now >out 2>err &&
 	cat out err &&
 	grep "front: www held (since [0-9]* s): new key: no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_b$" err &&
+	grep "^front  *unchanged .*  held: www: new key: no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_b$" out &&
+	grep -x "0 of 1 targets ok, 1 held, 0 failed (a held item keeps its previous content on the node until it is released: see each held target.s line)" out &&
 	installed_is a2 &&
 	push status >status &&
 	cat status &&
@@ -211,7 +213,26 @@ test_expect_success 'push: a new key without its TLSA record is held, the record
 	test_expect_code 1 push --now >out 2>err &&
 	grep "^front  *unchanged" out &&
 	push status --json >status.json &&
-	jq -e ".targets[0].holds[0].checks == 2" status.json
+	jq -e ".targets[0].holds[0].checks == 2" status.json &&
+	test_expect_code 1 push --now --json >out.json 2>err &&
+	cat out.json &&
+	jq -e ".ok == 0 and .held == 1 and .failed == 0 and
+		.targets[0].result == \"unchanged\" and .targets[0].holds[0].item == \"www\" and
+		(.targets[0].holds[0].reason | startswith(\"new key: no published TLSA record\"))" out.json
+'
+
+# bundle_has FILE CERT: the last base64 line of CERT (its signature) is in FILE.
+bundle_has () {
+	grep -aqF "$(tail -n 2 "$2" | head -n 1)" "$1"
+}
+
+test_expect_success 'bundle: the held item goes at its previous content, as a push sends it' '
+	push bundle --target front -o held.bundle >out 2>err &&
+	cat out err &&
+	grep -x "held.bundle: bundle for front, serial [0-9]*, [0-9]* bytes, with held items at their previous content" out &&
+	grep "bundle for front: www held, its previous entries bundled: new key: no published TLSA record matches the key: publish _25._tcp.mail.example.test. IN TLSA 3 1 1 $hash_b$" err &&
+	bundle_has held.bundle ca/a2.crt &&
+	! bundle_has held.bundle ca/b.crt
 '
 
 test_expect_success 'push: once the record is published (zone re-signed) and its TTL over, the new key is delivered' '
