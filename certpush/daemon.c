@@ -57,7 +57,7 @@ rewatch(const struct pushconf *c)
 	if ((n = watch_setup(c, &e)) == -1)
 		log_warnx("%s", e.msg);
 	else
-		log_debug("watching %d directories", n);
+		log_debug("watching %d directories and links", n);
 }
 
 static void

@@ -19,26 +19,50 @@
 #include "watch.h"
 
 /*
- * A name in a watched directory that a source depends on: a directory
- * or link on the way to a source file (its replacement matters), or the
- * file itself (its content matters too).
+ * inotify(7) cannot watch one name: a directory's watch reports every
+ * entry of it, and each such event wakes the daemon, even if it then
+ * drops it.  So a directory is watched for its entries only where the
+ * sources are (FILE_EVENTS: a source file or the link to it) or where
+ * a name on the way does not exist yet (APPEAR_EVENTS: its creation).
+ * Every other directory or link on the way is watched for itself only
+ * (SELF_EVENTS: moved, deleted, replaced by a rename over it), so that
+ * files coming and going next to /var or /etc/letsencrypt do not wake
+ * the daemon.  IN_ATTRIB on a directory would report its entries too:
+ * asked for on links only, where it also announces a replacement (the
+ * old link's count drops) before IN_DELETE_SELF.
  */
 #define PATH_EVENTS	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
 #define FILE_EVENTS	(PATH_EVENTS | IN_CLOSE_WRITE | IN_ATTRIB)
+#define APPEAR_EVENTS	(IN_CREATE | IN_MOVED_TO)
 #define SELF_EVENTS	(IN_DELETE_SELF | IN_MOVE_SELF)
 #define WATCH_NAMES_MAX	65536
 
+/* A name a source depends on: dir/name, as source_trace met it. */
 struct wname {
 	char		*dir;
 	char		*name;
-	uint32_t	 mask;	/* events on name that matter */
-	int		 wd;	/* dir's watch, -1 until watched */
+	uint32_t	 mask;	/* events on name, in dir's watch, that matter */
+	int		 last;	/* a source file (or the link to one) */
+	int		 exists;
+	dev_t		 dev;	/* lstat of dir/name when traced */
+	ino_t		 ino;
+	int		 wd;	/* dir's watch, -1 if dir is not watched */
+};
+
+/* One inotify watch: a path and everything asked of it. */
+struct wpath {
+	char		*path;
+	uint32_t	 mask;
+	int		 wd;
 };
 
 static struct {
 	struct wname	*v;
 	size_t		 n, cap;
+	struct wpath	*p;
+	size_t		 np, capp;
 	int		 on;	/* inotifytools initialized */
+	int		 stale;	/* the tree changed while being watched */
 } ws;
 
 static void
@@ -50,39 +74,73 @@ names_free(void)
 		free(ws.v[i].dir);
 		free(ws.v[i].name);
 	}
+	for (i = 0; i < ws.np; i++)
+		free(ws.p[i].path);
 	free(ws.v);
+	free(ws.p);
 	ws.v = NULL;
-	ws.n = ws.cap = 0;
+	ws.p = NULL;
+	ws.n = ws.cap = ws.np = ws.capp = 0;
+	ws.stale = 0;
 }
 
-/* source_trace callback: records (dir, name) once, with the events that matter. */
+/* dir/name into out (PATH_MAX); -1 if too long. */
+static int
+join(const char *dir, const char *name, char *out)
+{
+	int n = snprintf(out, PATH_MAX, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/",
+	    name);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* Grows *v (of *cap elements of size sz) to hold n + 1; -1 if no memory. */
+static int
+grow(void *v, size_t *cap, size_t n, size_t sz)
+{
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	if ((nv = reallocarray(*(void **)v, *cap ? *cap * 2 : 32, sz)) == NULL)
+		return -1;
+	*(void **)v = nv;
+	*cap = *cap ? *cap * 2 : 32;
+	return 0;
+}
+
+/* source_trace callback: records (dir, name) once, with what it was then. */
 static int
 add_name(const char *dir, const char *name, int last, void *arg)
 {
-	uint32_t mask = last ? FILE_EVENTS : PATH_EVENTS;
+	char path[PATH_MAX];
+	struct stat st;
 	struct wname *v;
 	size_t i;
 
 	(void)arg;
 	for (i = 0; i < ws.n; i++)
 		if (strcmp(ws.v[i].name, name) == 0 && strcmp(ws.v[i].dir, dir) == 0) {
-			ws.v[i].mask |= mask;
+			ws.v[i].mask |= last ? FILE_EVENTS : PATH_EVENTS;
+			ws.v[i].last |= last;
 			return 0;
 		}
-	if (ws.n == WATCH_NAMES_MAX)
+	if (ws.n == WATCH_NAMES_MAX || grow(&ws.v, &ws.cap, ws.n, sizeof(*v)) == -1 ||
+	    join(dir, name, path) == -1)
 		return -1;
-	if (ws.n == ws.cap) {
-		if ((v = reallocarray(ws.v, ws.cap ? ws.cap * 2 : 32, sizeof(*v))) == NULL)
-			return -1;
-		ws.v = v;
-		ws.cap = ws.cap ? ws.cap * 2 : 32;
-	}
 	v = &ws.v[ws.n];
+	memset(v, 0, sizeof(*v));
 	if ((v->dir = strdup(dir)) == NULL || (v->name = strdup(name)) == NULL) {
 		free(v->dir);
 		return -1;
 	}
-	v->mask = mask;
+	v->mask = last ? FILE_EVENTS : PATH_EVENTS;
+	v->last = last;
+	if (lstat(path, &st) == 0) {
+		v->exists = 1;
+		v->dev = st.st_dev;
+		v->ino = st.st_ino;
+	}
 	v->wd = -1;
 	ws.n++;
 	return 0;
@@ -114,47 +172,118 @@ trace_lineage(const struct cert_source *s)
 	}
 }
 
-/*
- * Watches each directory of the table once, with the events that matter
- * for any of its names.  A directory gone meanwhile is skipped: its
- * parent is watched and saw it go.  Returns the number watched, or -1.
- */
+/* Asks mask of path's watch (merged with what others asked); -1 if no memory. */
 static int
-watch_dirs(struct err *e)
+want(const char *path, uint32_t mask)
 {
+	size_t i;
+
+	for (i = 0; i < ws.np; i++)
+		if (strcmp(ws.p[i].path, path) == 0) {
+			ws.p[i].mask |= mask;
+			return 0;
+		}
+	if (grow(&ws.p, &ws.capp, ws.np, sizeof(*ws.p)) == -1 ||
+	    (ws.p[ws.np].path = strdup(path)) == NULL)
+		return -1;
+	ws.p[ws.np].mask = mask | SELF_EVENTS | IN_DONT_FOLLOW;
+	ws.p[ws.np].wd = -1;
+	ws.np++;
+	return 0;
+}
+
+/* The watches the names need (see the top of this file).  0 or -1. */
+static int
+plan(struct err *e)
+{
+	char path[PATH_MAX];
+	struct stat st;
 	uint32_t mask;
-	size_t i, j;
-	int n = 0;
+	size_t i;
 
 	for (i = 0; i < ws.n; i++) {
-		if (ws.v[i].wd != -1)
-			continue;
-		mask = SELF_EVENTS | IN_ONLYDIR | IN_DONT_FOLLOW;
-		for (j = i; j < ws.n; j++)
-			if (strcmp(ws.v[j].dir, ws.v[i].dir) == 0)
-				mask |= ws.v[j].mask;
-		if (!inotifytools_watch_file(ws.v[i].dir, (int)mask)) {
-			if (inotifytools_error() == ENOENT || inotifytools_error() == ENOTDIR)
-				continue;
-			return err_set(e, "cannot watch %s: %s", ws.v[i].dir,
-			    strerror(inotifytools_error()));
-		}
-		ws.v[i].wd = inotifytools_wd_from_filename(ws.v[i].dir);
-		if (ws.v[i].wd == -1) {
-			char slashed[PATH_MAX];
+		const struct wname *w = &ws.v[i];
 
-			/* libinotifytools names a watched directory with a trailing slash. */
-			snprintf(slashed, sizeof(slashed), "%s%s", ws.v[i].dir,
-			    strcmp(ws.v[i].dir, "/") == 0 ? "" : "/");
-			ws.v[i].wd = inotifytools_wd_from_filename(slashed);
+		if (w->last && want(w->dir, FILE_EVENTS | IN_ONLYDIR) == -1)
+			return err_set(e, "watch: out of memory");
+		if (w->last)
+			continue;
+		if (!w->exists && want(w->dir, APPEAR_EVENTS | IN_ONLYDIR) == -1)
+			return err_set(e, "watch: out of memory");
+		if (!w->exists || join(w->dir, w->name, path) == -1)
+			continue;
+		/* A link (or whatever stopped the trace): its count, owner, mode too. */
+		mask = lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) ? IN_ATTRIB : IN_ONLYDIR;
+		if (want(path, mask) == -1)
+			return err_set(e, "watch: out of memory");
+	}
+	return 0;
+}
+
+/* The descriptor libinotifytools gave path (named with a / if a directory). */
+static int
+wd_of(const char *path)
+{
+	char slashed[PATH_MAX];
+	int wd;
+
+	if ((wd = inotifytools_wd_from_filename(path)) != -1)
+		return wd;
+	snprintf(slashed, sizeof(slashed), "%s%s", path, strcmp(path, "/") == 0 ? "" : "/");
+	return inotifytools_wd_from_filename(slashed);
+}
+
+/*
+ * Adds every planned watch.  A path gone or replaced meanwhile makes the
+ * set stale: watch_next asks for a rescan at once.  Returns the number of
+ * watches, or -1.
+ */
+static int
+watch_paths(struct err *e)
+{
+	size_t i, j;
+	int err, n = 0;
+
+	for (i = 0; i < ws.np; i++) {
+		if (!inotifytools_watch_file(ws.p[i].path, (int)ws.p[i].mask)) {
+			err = inotifytools_error();
+			if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
+				ws.stale = 1;
+				continue;
+			}
+			return err_set(e, "cannot watch %s: %s", ws.p[i].path, strerror(err));
 		}
-		for (j = i + 1; j < ws.n; j++)
-			if (strcmp(ws.v[j].dir, ws.v[i].dir) == 0)
-				ws.v[j].wd = ws.v[i].wd;
-		log_debug("watching %s", ws.v[i].dir);
+		ws.p[i].wd = wd_of(ws.p[i].path);
+		for (j = 0; j < ws.n; j++)
+			if (strcmp(ws.v[j].dir, ws.p[i].path) == 0)
+				ws.v[j].wd = ws.p[i].wd;
+		log_debug("watching %s", ws.p[i].path);
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Whether a name on the way changed between its trace and its watch
+ * (created, removed, replaced): no event would tell of it.
+ */
+static int
+changed_since_trace(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int now;
+
+	for (i = 0; i < ws.n; i++) {
+		if (ws.v[i].last || join(ws.v[i].dir, ws.v[i].name, path) == -1)
+			continue;
+		now = lstat(path, &st) == 0;
+		if (now != ws.v[i].exists ||
+		    (now && (st.st_dev != ws.v[i].dev || st.st_ino != ws.v[i].ino)))
+			return 1;
+	}
+	return 0;
 }
 
 /*
@@ -190,6 +319,7 @@ watch_setup(const struct pushconf *c, struct err *e)
 {
 	const struct cert_source *s;
 	size_t i;
+	int n;
 
 	watch_close();
 	if (!inotifytools_initialize())
@@ -208,7 +338,11 @@ watch_setup(const struct pushconf *c, struct err *e)
 	}
 	for (i = 0; i < c->ndkims; i++)
 		trace(c->dkims[i].key, &c->dkims[i].opts);
-	return watch_dirs(e);
+	if (plan(e) == -1 || (n = watch_paths(e)) == -1)
+		return -1;
+	if (changed_since_trace())
+		ws.stale = 1;
+	return n;
 }
 
 /* The table's entry for an event on a name in a watched directory, or NULL. */
@@ -223,6 +357,21 @@ lookup(const struct inotify_event *ev)
 		if (ws.v[i].wd == ev->wd && strcmp(ws.v[i].name, ev->name) == 0)
 			return &ws.v[i];
 	return NULL;
+}
+
+/* Whether ev is about a link on the way itself (watched with IN_ATTRIB). */
+static int
+link_changed(const struct inotify_event *ev)
+{
+	size_t i;
+
+	if (ev->len != 0 || !(ev->mask & IN_ATTRIB))
+		return 0;
+	for (i = 0; i < ws.np; i++)
+		if (ws.p[i].wd == ev->wd && (ws.p[i].mask & IN_ATTRIB) &&
+		    !(ws.p[i].mask & IN_ONLYDIR))
+			return 1;
+	return 0;
 }
 
 /* Seconds from now to deadline, rounded up (never early); 0 if past. */
@@ -253,6 +402,11 @@ watch_next(long timeout_s)
 	 */
 	if (timeout_s == 0)
 		return WATCH_TIMEOUT;
+	/* What changed while the set was built is not in the queue. */
+	if (ws.stale) {
+		ws.stale = 0;
+		return WATCH_RESCAN;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_s > 0 ? timeout_s : 0;
 	for (;;) {
@@ -261,7 +415,8 @@ watch_next(long timeout_s)
 		if (ev == NULL)
 			return errno == EINTR || inotifytools_error() == EINTR ?
 			    WATCH_INTERRUPTED : WATCH_TIMEOUT;
-		if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT | SELF_EVENTS))
+		if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT | SELF_EVENTS) ||
+		    link_changed(ev))
 			return WATCH_RESCAN;
 		/* A link or directory replaced: what the path leads to may differ. */
 		if ((w = lookup(ev)) != NULL && (ev->mask & w->mask & PATH_EVENTS))

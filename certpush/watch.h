@@ -1,13 +1,15 @@
 /*
  * Watching the sources with libinotifytools.  For each source file, every
- * directory on the way to it is watched, from / down and through the links
- * an ACME client writes (source_trace): a renewal may rename a link at any
- * depth (acmetool's live/HOST), switch a directory, or replace or rewrite
- * the file.  Each watched directory reports only the names the sources
- * depend on; other names in it are read and dropped without waking the
- * caller.  Links and files are never watched themselves: a watch follows
- * the old inode.  After a link or directory on the way changed, the caller
- * rebuilds the set (watch_setup), which then follows the new path.
+ * directory and link on the way to it is watched, from / down and through
+ * the links an ACME client writes (source_trace): a renewal may rename a
+ * link at any depth (acmetool's live/HOST), switch a directory, or replace
+ * or rewrite the file.  Only the directories holding the sources are
+ * watched for their entries (and, while a name on the way is missing, the
+ * directory it will appear in); every other directory or link on the way
+ * is watched for itself (moved, deleted, replaced), so that other files
+ * coming and going beside it never wake the daemon.  A watch follows an
+ * inode: after anything on the way changed, the caller rebuilds the set
+ * (watch_setup), which then follows the new path.
  */
 #ifndef CP_WATCH_H
 #define CP_WATCH_H
@@ -17,7 +19,8 @@
 
 /*
  * (Re)builds the watch set for c from scratch.  Returns the number of
- * directories watched, or -1 with e set.
+ * watches, or -1 with e set.  A name on the way that changed while the
+ * set was built makes the next watch_next return WATCH_RESCAN at once.
  */
 int	watch_setup(const struct pushconf *c, struct err *e);
 

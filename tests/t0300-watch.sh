@@ -248,6 +248,36 @@ test_expect_success 'a lineage that appears later is picked up and pushed' '
 	pushes_become $((before + 1))
 '
 
+# rescans: how many times the daemon has set up its watch of the lineage's
+# archive folder (certpush -v logs each watch it sets up).
+rescans () {
+	log_count_ "$TRASH/certpush-run.log" "watching $LE/archive/www.test\$"
+}
+
+test_expect_success 'files and folders made beside a folder on the way: no rescan, no push' '
+	quiet_for 2 &&
+	before=$(pushes) && r=$(rescans) &&
+	mkdir "$TRASH/beside.d" && : >"$TRASH/beside" && : >"$LE/beside" &&
+	mkdir "$LE/live.beside" && rm -r "$TRASH/beside.d" "$LE/live.beside" &&
+	quiet_for 3 &&
+	test "$(rescans)" = "$r" && test "$(pushes)" = "$before"
+'
+
+# mv /srv/a /srv/b; mkdir /srv/a: the folder above live/ and archive/
+# moved away, then made again (a restore, say): the watches must follow
+# the new folder, not the inodes they were on.
+test_expect_success 'the folder of the lineages moved away and made again: the next renewal is pushed' '
+	r=$(rescans) &&
+	mv "$LE" "$LE.moved" &&
+	mkdir -m 0700 "$LE" &&
+	cp -a "$LE.moved/." "$LE/" &&
+	wait_until_ 20 eval "test \$(rescans) -gt $r" &&
+	quiet_for 3 &&
+	certbot_ renew --force-renewal --no-random-sleep-on-renew --cert-name www.test &&
+	serves front "$LE/live/www.test/cert.pem" &&
+	serves mail "$LE/live/www.test/cert.pem"
+'
+
 test_expect_success 'SIGTERM stops the daemon cleanly' '
 	pid=$(daemon_pid certpush-run) &&
 	kill -TERM $pid &&
