@@ -141,8 +141,8 @@ sources_ready(const struct pushconf *c, struct stuck *st)
 }
 
 /*
- * Gives back to the system the heap a push freed (its threads' arenas
- * too): the daemon then sleeps, often for weeks, in what it keeps.
+ * Gives back to the system the heap a push freed (the one arena its
+ * threads share): the daemon then sleeps, often for weeks, in what it keeps.
  */
 static void
 settle(void)
@@ -245,6 +245,14 @@ daemon_run(const char *config_path)
 	time_t fresh_due = 0;
 	int pending = 1, lock;
 
+	/*
+	 * One malloc arena for every thread: each push thread would otherwise
+	 * leave an arena of its own behind (about 64 KiB resident each, one
+	 * per thread of the pool, that malloc_trim cannot give back), and the
+	 * daemon idles between pushes (issue 16).  Pushes wait on the network,
+	 * not on malloc's lock.  Before any thread starts.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (pushconf_load(config_path, &c, &e) == -1) {
 		log_warnx("%s", e.msg);
 		return 1;
