@@ -148,7 +148,7 @@ precheck(const struct pullconf *c, const struct buf *data, struct outcome *o)
 	memset(o, 0, sizeof(*o));
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return fail_step(o, "memory", "out of memory");
-	rc = node_verify(c, data->data, data->len, b, NULL, &unchanged, step, &e);
+	rc = node_verify(c, data->data, data->len, 0, b, NULL, &unchanged, step, &e);
 	bundle_release(b);
 	free(b);
 	return rc == 0 ? 0 : fail_step(o, step, e.msg);
@@ -326,7 +326,7 @@ fetch_one(const struct pullconf *c, const char *url, struct freshness *fr,
 		return nm;
 	}
 	if (precheck(c, &data, o) == 0)
-		install_bundle(c, data.data, data.len, o);
+		install_bundle(c, data.data, data.len, 0, o);
 	buf_free(&data);
 	if (refused_bundle(o)) {
 		log_warnx("fetch: mirror %s: bundle refused at %s: %s", url, o->step,

@@ -441,13 +441,13 @@ roll_back(const struct pullconf *c, struct txn *t, int state_written,
 
 /* Verifies the bundle into b, keeping its parsed content in kept. */
 static int
-verify(const struct pullconf *c, const uint8_t *data, size_t len, struct bundle *b,
-    struct bundle_parsed *kept, int *unchanged, struct outcome *o)
+verify(const struct pullconf *c, const uint8_t *data, size_t len, unsigned flags,
+    struct bundle *b, struct bundle_parsed *kept, int *unchanged, struct outcome *o)
 {
 	char step[NODE_STEP_LEN];
 	struct err e;
 
-	if (node_verify(c, data, len, b, kept, unchanged, step, &e) == -1)
+	if (node_verify(c, data, len, flags, b, kept, unchanged, step, &e) == -1)
 		return fail(o, step, e.msg);
 	o->serial = b->serial;
 	return 0;
@@ -569,7 +569,7 @@ save_outcome(const struct pullconf *c, const struct outcome *o)
 
 enum install_result
 install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
-    struct outcome *o)
+    unsigned flags, struct outcome *o)
 {
 	struct bundle *b = calloc(1, sizeof(*b));
 	struct txn *t = calloc(1, sizeof(*t));
@@ -592,7 +592,7 @@ install_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 		fail(o, "recover", e.msg);
 		goto out;
 	}
-	if (verify(c, data, len, b, &kept, &unchanged, o) == -1)
+	if (verify(c, data, len, flags, b, &kept, &unchanged, o) == -1)
 		goto out;
 	t->serial = b->serial;
 	if (unchanged) {

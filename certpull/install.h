@@ -65,9 +65,13 @@ struct outcome {
 	enum files_left		 files;		/* after a failure */
 };
 
-/* Installs the bundle in data.  Fills out; returns out->result. */
+/*
+ * Installs the bundle in data; flags as node_verify's (NODE_ALLOW_OLDER:
+ * the operator's certpull install --allow-older, never a push or a
+ * fetch).  Fills out; returns out->result.
+ */
 enum install_result install_bundle(const struct pullconf *c, const uint8_t *data,
-	    size_t len, struct outcome *out);
+	    size_t len, unsigned flags, struct outcome *out);
 /* Rolls back an interrupted install, if any (lock held).  0, or -1 with e set. */
 int	install_recover(const struct pullconf *c, struct outcome *out, struct err *e);
 /* Takes the lock, then install_recover.  0, or -1 with e set. */

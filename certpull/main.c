@@ -53,6 +53,10 @@ static const char usage_text[] =
 "                 every check of receive that changes nothing (signature, signer,\n"
 "                 node, serial, content, files rendered, directories writable);\n"
 "                 one JSON line with the verdict; exit 0 would install, 1 not\n"
+"  install --allow-older FILE\n"
+"                 install FILE even where it holds a certificate older (earlier\n"
+"                 notBefore) than the one installed in its file, which install,\n"
+"                 receive and fetch refuse (verify:older): going back on purpose\n"
 "  serve          the forced command for certpush's SSH key: runs receive,\n"
 "                 receive --verify-only (\"verify\") or status --json as\n"
 "                 SSH_ORIGINAL_COMMAND asks, refuses anything else\n"
@@ -296,7 +300,7 @@ cmd_verify(const char *config, const char *file)
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		goto out;
-	if (node_verify(&c, data.data, data.len, b, NULL, &unchanged, step, &e) == -1)
+	if (node_verify(&c, data.data, data.len, 0, b, NULL, &unchanged, step, &e) == -1)
 		printf("%s: rejected (%s): %s\n", file, strncmp(step, "verify:", 7) == 0 ?
 		    step + 7 : step, e.msg);
 	else {
@@ -337,9 +341,12 @@ print_outcome(const char *what, const struct outcome *o)
 		printf("  %s serves %s\n", o->served[i].endpoint, o->served[i].fingerprint);
 }
 
-/* install FILE, or receive (FILE == NULL: standard input, JSON outcome). */
+/*
+ * install FILE, or receive (FILE == NULL: standard input, JSON outcome).
+ * flags: node_verify's; only the operator's install gives any.
+ */
 static int
-cmd_install(const char *config, const char *file)
+cmd_install(const char *config, const char *file, unsigned flags)
 {
 	struct pullconf c;
 	struct outcome *o = calloc(1, sizeof(*o));
@@ -362,7 +369,7 @@ cmd_install(const char *config, const char *file)
 		snprintf(o->error, sizeof(o->error), "%s", e.msg);
 		log_warnx("install failed at %s: %s", o->step, o->error);
 	} else
-		install_bundle(&c, data.data, data.len, o);
+		install_bundle(&c, data.data, data.len, flags, o);
 	rc = (int)o->result;
 	if (file != NULL)
 		print_outcome(file, o);
@@ -462,7 +469,7 @@ cmd_fetch(const char *config)
 			else if (fetch_bundle(&c.fetch, &data, &e) == -1)
 				log_warnx("fetch from %s: %s", c.fetch.host, e.msg);
 			else {
-				rc = (int)install_bundle(&c, data.data, data.len, o);
+				rc = (int)install_bundle(&c, data.data, data.len, 0, o);
 				print_outcome("fetch", o);
 			}
 			break;
@@ -542,7 +549,7 @@ cmd_serve(const char *config)
 		return 1;
 	}
 	if (req != NULL && strcmp(req, "receive") == 0)
-		return cmd_install(config, NULL);
+		return cmd_install(config, NULL, 0);
 	if (req != NULL && strcmp(req, "status") == 0)
 		return cmd_status(config, 1);
 	if (req != NULL && strcmp(req, "verify") == 0)
@@ -618,9 +625,16 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "verify") == 0 && argc - optind == 2)
 		return cmd_verify(config, argv[optind + 1]);
 	if (strcmp(cmd, "install") == 0 && argc - optind == 2)
-		return cmd_install(config, argv[optind + 1]);
+		return cmd_install(config, argv[optind + 1], 0);
+	/*
+	 * Only here: a push (receive) or a fetch never forces an older
+	 * certificate, whoever signed it; the operator at the node does.
+	 */
+	if (strcmp(cmd, "install") == 0 && argc - optind == 3 &&
+	    strcmp(argv[optind + 1], "--allow-older") == 0)
+		return cmd_install(config, argv[optind + 2], NODE_ALLOW_OLDER);
 	if (strcmp(cmd, "receive") == 0 && argc - optind == 1)
-		return cmd_install(config, NULL);
+		return cmd_install(config, NULL, 0);
 	if (strcmp(cmd, "receive") == 0 && argc - optind == 2 &&
 	    strcmp(argv[optind + 1], "--verify-only") == 0)
 		return cmd_precheck(config);

@@ -3,12 +3,13 @@
 #include <time.h>
 
 #include "nodeverify.h"
+#include "older.h"
 #include "seal.h"
 #include "state.h"
 
 int
 node_verify(const struct pullconf *c, const uint8_t *data, size_t len,
-    struct bundle *b, struct bundle_parsed *kept, int *unchanged,
+    unsigned flags, struct bundle *b, struct bundle_parsed *kept, int *unchanged,
     char step[NODE_STEP_LEN], struct err *e)
 {
 	struct verify_policy pol = { 0 };
@@ -37,8 +38,15 @@ node_verify(const struct pullconf *c, const uint8_t *data, size_t len,
 	r = bundle_verify(data, len, &pol, b, unchanged, e);
 	if (have_key)
 		seal_key_wipe(&key);
-	if (r == BC_OK)
+	if (r != BC_OK) {
+		snprintf(step, NODE_STEP_LEN, "verify:%s", bundle_check_name(r));
+		return -1;
+	}
+	/* The installed bundle itself replaces nothing. */
+	if (*unchanged || (flags & NODE_ALLOW_OLDER) ||
+	    older_check(c, b, kept, e) == 0)
 		return 0;
-	snprintf(step, NODE_STEP_LEN, "verify:%s", bundle_check_name(r));
+	/* Nothing of b may be used: the caller releases it as on any failure. */
+	snprintf(step, NODE_STEP_LEN, "verify:older");
 	return -1;
 }

@@ -31,7 +31,7 @@ check_bundle(const struct pullconf *c, const uint8_t *data, size_t len,
 	char step[NODE_STEP_LEN];
 	struct err e;
 
-	if (node_verify(c, data, len, b, NULL, &p->unchanged, step, &e) == -1)
+	if (node_verify(c, data, len, 0, b, NULL, &p->unchanged, step, &e) == -1)
 		return precheck_fail(p, step, e.msg), -1;
 	p->serial = b->serial;
 	return 0;

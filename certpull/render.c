@@ -162,3 +162,20 @@ render_same_content(const struct svc_file *f, const struct buf *a, const struct 
 	buf_free(&pb);
 	return same;
 }
+
+X509 *
+render_bundle_leaf(const struct bundle *b, const struct bundle_parsed *p,
+    const char *item)
+{
+	const struct bundle_entry *ce = entry_of(b, item, KIND_CHAIN);
+	STACK_OF(X509) *chain, *own = NULL;
+	X509 *leaf;
+
+	if (ce == NULL || (chain = chain_of(b, p, ce, &own, NULL)) == NULL)
+		return NULL;
+	leaf = sk_X509_value(chain, 0);
+	if (leaf != NULL && X509_up_ref(leaf) != 1)
+		leaf = NULL;
+	sk_X509_pop_free(own, X509_free);
+	return leaf;
+}

@@ -25,6 +25,9 @@ int	render_file(const struct bundle *b, const struct bundle_parsed *p,
 /* The leaf fingerprint of item in b ("" and -1 if b has no such chain). */
 int	render_leaf_fpr(const struct bundle *b, const struct bundle_parsed *p,
 	    const char *item, char fpr[CERT_FPR_LEN]);
+/* The leaf of item in b (caller frees), or NULL if b has no such chain. */
+X509	*render_bundle_leaf(const struct bundle *b, const struct bundle_parsed *p,
+	    const char *item);
 
 /*
  * The first certificate of a file of f's format holding content (a

@@ -120,18 +120,28 @@ validity_secs_ () {
 	esac
 }
 
+# The notBefore of every leaf make_cert makes in a script, unless CERT_START
+# (seconds since the epoch) is set: an hour before the script started.  One
+# date for all, because certpull refuses a leaf issued earlier than the one
+# a file holds (verify:older), and the scripts that go back and forth
+# between leaves test other things; those that test that check set
+# CERT_START.
+CERT_EPOCH_=$(($(date +%s) - 3600))
+
 # make_cert DIR NAME SANS [rsa|ec] [VALIDITY]: a leaf for SANS ("DNS:a,DNS:b")
 # signed by DIR's intermediate (run make_ca DIR first).  Writes NAME.key
 # (0600), NAME.crt, NAME.chain (intermediate), NAME.fullchain (leaf +
 # intermediate) and NAME.pem (key + leaf + intermediate, 0600: HAProxy's crt
 # and Postfix's smtpd_tls_chain_files).  VALIDITY (default 90d; suffix d, h,
-# m or s) counts from now; not before is an hour ago.  A VALIDITY <= 0 gives
+# m or s) counts from now; not before is $CERT_START, or else $CERT_EPOCH_.
+# A VALIDITY <= 0 gives
 # a leaf that expired that long ago (valid for the 30 days before).
 make_cert () {
 	local dir=$1 name=$2 san=$3 type=${4:-rsa} secs start end cn ku
 	secs=$(validity_secs_ "${5:-90d}") || return 1
 	if test "$secs" -gt 0; then
-		start=$(openssl_time_ -3600) end=$(openssl_time_ "$secs")
+		start=$(date -u -d "@${CERT_START:-$CERT_EPOCH_}" +%Y%m%d%H%M%SZ)
+		end=$(openssl_time_ "$secs")
 	else
 		start=$(openssl_time_ $((secs - 30 * 86400))) end=$(openssl_time_ $((secs - 1)))
 	fi

@@ -12,7 +12,11 @@ frontb renews the leaf and pushes: every node installs it, signed by
 frontb.  Then fronta comes back with its old state: its daemon resends the
 bundle it owed backup1, an older serial: backup1 refuses it with "serial",
 nothing changes on any node, and the daemon pushes nothing else (its
-sources did not change).  Last, both fronts push in the same second
+sources did not change).  Then fronta, its clock right, runs certpush
+--now on its stale sources: a new, higher serial, but leaf a2 is older
+than the installed leaf b, and every node refuses it at verify:older
+(dry run too) and keeps serving b; certpull install --allow-older forces
+it on mail.  Last, both fronts renew and push in the same second
 (faketime): the serials differ in their low bits, so no node sees one
 serial with two contents.'
 . "$(dirname "$0")/lib.sh"
@@ -125,7 +129,8 @@ test_expect_success 'fronta, the active front, runs the daemon: every node has l
 
 test_expect_success 'backup1 down while fronta pushes leaf a2: its daemon owes backup1 that bundle' '
 	sshd_stop "$TRASH/backup1/sshd" &&
-	make_cert ca a2 "DNS:www.test" >/dev/null && source_leaf ca a2 &&
+	CERT_START=$((CERT_EPOCH_ + 60)) make_cert ca a2 "DNS:www.test" >/dev/null &&
+	source_leaf ca a2 &&
 	wait_until_ 30 holds mail a2 &&
 	wait_until_ 30 grep -q "backup1 .*failed" certpush-a.log &&
 	owed=$(cat state/serial) && test "$owed" -gt "$serial_a" &&
@@ -143,7 +148,8 @@ test_expect_success 'frontb renews leaf b and pushes: every node installs it, si
 	# A failover takes more than the second of fronta'"'"'s last serial:
 	# wait (bounded) for the clock to pass it, as it always has by then.
 	wait_until_ 5 eval "test \$(date +%s) -gt $((owed / 16))" &&
-	make_cert ca b "DNS:www.test" >/dev/null && source_leaf ca b src-b &&
+	CERT_START=$((CERT_EPOCH_ + 120)) make_cert ca b "DNS:www.test" >/dev/null &&
+	source_leaf ca b src-b &&
 	front B --now >b.out &&
 	cat b.out &&
 	test "$(grep -c " installed  serial " b.out)" = 2 &&
@@ -171,7 +177,49 @@ test_expect_success 'fronta comes back: its daemon resends what it owed backup1,
 	test_cmp before after
 '
 
+# Leaf b was issued (notBefore) a minute after a2 (CERT_START).
+test_expect_success 'fronta, clock right, runs --now on its stale sources: every node refuses the older leaf' '
+	snapshot before &&
+	test_must_fail front A --now --dry-run >stale-dry.out &&
+	cat stale-dry.out &&
+	test "$(grep -c " verify:older: www: certificate issued .* is older than the installed one issued " stale-dry.out)" = 2 &&
+	test_must_fail front A --now >stale.out &&
+	cat stale.out &&
+	stale=$(cat state/serial) && test "$stale" -gt "$serial_b" &&
+	for n in $NODES; do
+		grep "^$n .*failed .*serial $stale .*verify:older: www: certificate issued .* is older than the installed one issued .* (rollback refused" stale.out &&
+		holds $n b &&
+		pull $n status >stale-$n.status &&
+		grep "^installed serial $serial_b, signed by key $id_b" stale-$n.status &&
+		grep "last install: failed at .*, verify:older: www: certificate issued" stale-$n.status || return 1
+	done &&
+	snapshot after &&
+	test_cmp before after
+'
+
+test_expect_success 'certpull install --allow-older on mail forces the older leaf a2; backup1 keeps b' '
+	front A bundle --target mail -o "$TRASH/older.bundle" &&
+	test_must_fail pull mail verify "$TRASH/older.bundle" >older-verify.out &&
+	cat older-verify.out &&
+	grep "rejected (older): www: certificate issued" older-verify.out &&
+	test_must_fail pull mail install "$TRASH/older.bundle" >older-refused.out &&
+	cat older-refused.out &&
+	grep "failed at verify:older: www: .*(rollback refused; certpull install --allow-older forces it) (nothing changed)" older-refused.out &&
+	holds mail b &&
+	pull mail install --allow-older "$TRASH/older.bundle" >older-forced.out &&
+	cat older-forced.out &&
+	grep "installed serial" older-forced.out &&
+	holds mail a2 && holds backup1 b &&
+	test "$(node_json mail signer)" = "$id_a"
+'
+
 test_expect_success 'both fronts in the same second: two serials, the later front'"'"'s wins, no collision' '
+	# Each front renews (c, then d, issued later), so that neither pushes
+	# a leaf older than what the nodes hold.
+	CERT_START=$((CERT_EPOCH_ + 180)) make_cert ca c "DNS:www.test" >/dev/null &&
+	source_leaf ca c &&
+	CERT_START=$((CERT_EPOCH_ + 240)) make_cert ca d "DNS:www.test" >/dev/null &&
+	source_leaf ca d src-b &&
 	when="@$(date -u -d "@$(($(date +%s) + 3600))" "+%Y-%m-%d %H:%M:%S")" &&
 	front_at A "$when" --now >same-a.out &&
 	cat same-a.out &&
