@@ -42,8 +42,12 @@ node_verify(const struct pullconf *c, const uint8_t *data, size_t len,
 		snprintf(step, NODE_STEP_LEN, "verify:%s", bundle_check_name(r));
 		return -1;
 	}
-	/* The installed bundle itself replaces nothing. */
-	if (*unchanged || (flags & NODE_ALLOW_OLDER) ||
+	/*
+	 * The installed bundle itself replaces nothing.  Before the first
+	 * install, the files hold what the operator put there (a placeholder
+	 * made today, say), not a certificate certpull stands behind.
+	 */
+	if (*unchanged || !st.have || (flags & NODE_ALLOW_OLDER) ||
 	    older_check(c, b, kept, e) == 0)
 		return 0;
 	/* Nothing of b may be used: the caller releases it as on any failure. */

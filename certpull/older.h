@@ -3,7 +3,8 @@
  * that would replace the certificate installed in a file by an older one
  * (its leaf's notBefore strictly earlier than the installed leaf's) is
  * refused as a whole, unless the operator forces it (certpull install
- * --allow-older).  Serials cannot catch this: a stale front with a right
+ * --allow-older).  node_verify applies it once the node has installed a
+ * bundle: before, its files hold whatever the operator put there.  Serials cannot catch this: a stale front with a right
  * clock signs its old copy of the sources under a new, higher serial.
  */
 #ifndef CP_OLDER_H

@@ -113,10 +113,14 @@ test_expect_success 'setup: CA, two fronts with their own keys, two nodes trusti
 		serve_sshd $n "$TRASH/$n/sshd" "$TRASH/$n/certpull.yaml" || return 1
 	done &&
 	front_conf A 0 && front_conf B 1 &&
-	front A check-config && front B check-config
+	front A check-config && front B check-config &&
+	# A placeholder issued after every leaf below: before its first
+	# install, a node compares nothing (verify:older) with its files.
+	CERT_START=$((CERT_EPOCH_ + 300)) make_cert ca placeholder "DNS:www.test" >/dev/null &&
+	cp ca/placeholder.pem "$(node_file mail)"
 '
 
-test_expect_success 'fronta, the active front, runs the daemon: every node has leaf a, signed by fronta' '
+test_expect_success 'fronta, the active front, runs the daemon: every node has leaf a (mail over its newer placeholder), signed by fronta' '
 	DAEMON_NETNS=frontA daemon_start certpush-a "" "$CERTPUSH" -c "$TRASH/frontA.yaml" run &&
 	wait_until_ 30 eval "holds mail a && holds backup1 a" &&
 	serial_a=$(cat state/serial) &&
