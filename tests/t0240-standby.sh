@@ -183,6 +183,9 @@ test_expect_success 'fronta comes back: its daemon resends what it owed backup1,
 
 # Leaf b was issued (notBefore) a minute after a2 (CERT_START).
 test_expect_success 'fronta, clock right, runs --now on its stale sources: every node refuses the older leaf' '
+	# A second after frontb'"'"'s push, fronta'"'"'s serial is the higher one:
+	# wait (bounded) for the clock to pass it, so that the serial passes.
+	wait_until_ 5 eval "test \$(date +%s) -gt $((serial_b / 16))" &&
 	snapshot before &&
 	test_must_fail front A --now --dry-run >stale-dry.out &&
 	cat stale-dry.out &&
