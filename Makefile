@@ -73,8 +73,9 @@ $(S)/libcommon.a: $(call obj,$(S),$(COMMON_SRC))
 certpush/certpush: $(call obj,$(B),certpush/main.c $(PUSH_SRC)) $(B)/libcommon.a
 	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DNS_LIBS)
 
+# certpull loads libssh2 and libsodium on first use (common/lib_dl.h).
 certpull/certpull: $(call obj,$(B),certpull/main.c $(PULL_SRC)) $(B)/libcommon.a
-	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(filter-out -lssh2 -lsodium,$(PKG_LIBS))
 
 # Each unit test links every module (but the mains) and cmocka.
 UNIT_LIBS := $(PKG_LIBS) $(DNS_LIBS) -lcmocka

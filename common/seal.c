@@ -7,10 +7,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <sodium.h>
 
 #include "fsutil.h"
 #include "seal.h"
+#include "sodium_dl.h"
 
 #define SECRET_CAP	4096
 
@@ -22,7 +22,10 @@ _Static_assert(SEAL_OVERHEAD == crypto_box_SEALBYTES, "sealed box overhead");
 int
 seal_init(struct err *e)
 {
-	/* Thread-safe, and 1 (not an error) once already initialised. */
+	/* Loaded on first use (lib_dl.h).  sodium_init is thread-safe,
+	 * and 1 (not an error) once already initialised. */
+	if (sodium_dl_load(e) == -1)
+		return -1;
 	if (sodium_init() == -1)
 		return err_set(e, "libsodium cannot be initialised");
 	return 0;
@@ -124,7 +127,8 @@ out:
 void
 seal_key_wipe(struct seal_key *k)
 {
-	sodium_memzero(k, sizeof(*k));
+	/* Not sodium_memzero: a key is wiped without loading libsodium. */
+	OPENSSL_cleanse(k, sizeof(*k));
 }
 
 void
@@ -173,12 +177,12 @@ seal_open(const struct seal_key *k, const uint8_t *c, size_t len, struct buf *ou
 	int rc;
 
 	out->secret = 1;
-	if (sodium_init() == -1 || len < SEAL_OVERHEAD ||
+	if (seal_init(NULL) == -1 || len < SEAL_OVERHEAD ||
 	    (m = malloc(len - SEAL_OVERHEAD + 1)) == NULL)
 		return -1;
 	rc = crypto_box_seal_open(m, c, len, k->pub.raw, k->sk) == 0 &&
 	    buf_add(out, m, len - SEAL_OVERHEAD) == 0 ? 0 : -1;
-	sodium_memzero(m, len - SEAL_OVERHEAD + 1);
+	OPENSSL_cleanse(m, len - SEAL_OVERHEAD + 1);
 	free(m);
 	return rc;
 }

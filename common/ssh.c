@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "resolve.h"
 #include "ssh.h"
+#include "ssh2_dl.h"
 
 /* Ed25519 first; the rest only so that a host without one fails clearly. */
 #define HOSTKEY_PREF "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
@@ -255,7 +256,7 @@ ssh_open(struct ssh_conn *c, const struct ssh_target *t, struct err *e)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->deadline_ms = clock_ms() + (long long)t->timeout_s * 1000;
-	if (file_check_secret(t->identity, e) == -1)
+	if (ssh2_dl_load(e) == -1 || file_check_secret(t->identity, e) == -1)
 		return -1;
 	if ((c->fd = tcp_connect(t, c->deadline_ms, e)) == -1)
 		return -1;

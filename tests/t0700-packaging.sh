@@ -181,15 +181,18 @@ test_expect_success DEBS 'maintainer scripts: no unit enabled or started on inst
 	done
 '
 
-# libunbound and libcurl are loaded with dlopen: dpkg-shlibdeps does not
-# see them, the control file names them (certpull needs no libunbound).
+# libunbound, libcurl and libsodium are loaded with dlopen, and by
+# certpull libssh2: dpkg-shlibdeps does not see them, the control file
+# names them (certpull needs no libunbound).
 test_expect_success DEBS 'Depends: the libraries loaded with dlopen too' '
 	dpkg-deb -f "$DEB_PUSH" Depends >dep-push &&
 	dpkg-deb -f "$DEB_PULL" Depends >dep-pull &&
 	cat dep-push dep-pull &&
 	grep "libunbound8" dep-push && grep "libcurl4" dep-push &&
+	grep "libsodium23" dep-push &&
 	grep "libssl3\|libssl3t64" dep-push && grep "libinotifytools0" dep-push &&
-	grep "libcurl4" dep-pull && test_must_fail grep "libunbound" dep-pull
+	grep "libcurl4" dep-pull && test_must_fail grep "libunbound" dep-pull &&
+	grep "libssh2-1" dep-pull && grep "libsodium23" dep-pull
 '
 
 test_expect_success DEBS 'lintian: no error, no warning (overrides justified in packaging/debian)' '
@@ -459,12 +462,13 @@ test_expect_success RPMS 'rpm requirements: the libraries, nothing from Debian' 
 	grep "^libssl.so.3" req &&
 	grep "^libssh2.so.1" req &&
 	grep "^libyaml-0.so.2" req &&
-	grep "^libsodium.so.23" req &&
 	grep "^libinotifytools.so.0" req &&
 	# Loaded with dlopen: named by the spec, not found by the automatic scan.
 	grep "^libunbound.so.8" req && grep "^libcurl.so.4" req &&
+	grep "^libsodium.so.23" req &&
 	rpm -qpR "$RPM_PULL" >req-pull &&
 	grep "^libcurl.so.4" req-pull &&
+	grep "^libssh2.so.1" req-pull && grep "^libsodium.so.23" req-pull &&
 	test_must_fail grep "^libunbound" req-pull &&
 	test_must_fail grep -i "debian\|^lib[a-z0-9-]*-dev" req
 '
