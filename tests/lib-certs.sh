@@ -128,6 +128,11 @@ validity_secs_ () {
 # CERT_START.
 CERT_EPOCH_=$(($(date +%s) - 3600))
 
+# cert_start_: that notBefore as GeneralizedTime, for -startdate.
+cert_start_ () {
+	date -u -d "@${CERT_START:-$CERT_EPOCH_}" +%Y%m%d%H%M%SZ
+}
+
 # make_cert DIR NAME SANS [rsa|ec] [VALIDITY]: a leaf for SANS ("DNS:a,DNS:b")
 # signed by DIR's intermediate (run make_ca DIR first).  Writes NAME.key
 # (0600), NAME.crt, NAME.chain (intermediate), NAME.fullchain (leaf +
@@ -140,7 +145,7 @@ make_cert () {
 	local dir=$1 name=$2 san=$3 type=${4:-rsa} secs start end cn ku
 	secs=$(validity_secs_ "${5:-90d}") || return 1
 	if test "$secs" -gt 0; then
-		start=$(date -u -d "@${CERT_START:-$CERT_EPOCH_}" +%Y%m%d%H%M%SZ)
+		start=$(cert_start_)
 		end=$(openssl_time_ "$secs")
 	else
 		start=$(openssl_time_ $((secs - 30 * 86400))) end=$(openssl_time_ $((secs - 1)))

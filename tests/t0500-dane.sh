@@ -164,7 +164,7 @@ reissue () {
 	openssl req -new -key "$1/$2.key" -subj "/CN=mail.example.test" -out "$1/db/$2.csr" &&
 	CPT_SAN=DNS:mail.example.test CPT_KU=digitalSignature,keyEncipherment \
 		openssl ca -batch -notext -config "$1/ca.cnf" -extensions leaf \
-		-startdate "$(openssl_time_ -3600)" -enddate "$(openssl_time_ 7776000)" \
+		-startdate "$(cert_start_)" -enddate "$(openssl_time_ 7776000)" \
 		-in "$1/db/$2.csr" -out "$1/$2.crt" 2>"$1/db/$2.log" ||
 		{ cat "$1/db/$2.log"; return 1; }
 	cp "$1/intermediate.crt" "$1/$2.chain"
