@@ -200,6 +200,19 @@ test_expect_success 'a mirror answering 304 with a bundle older than the install
 	grep "^https://$M/good2/node1.bundle: installed serial $(serial_of bundles/f.bundle)" out
 '
 
+test_expect_success 'a mirror serving a newer serial with an older leaf: refused at verify:older, the next is used' '
+	CERT_START=$((CERT_EPOCH_ - 600)) make_cert ca stale "DNS:www.test" >/dev/null &&
+	bundle stale && publish stale stale &&
+	bundle b && publish b good3 &&
+	fetch_conf "https://$M/stale/{node}.bundle https://$M/good3/{node}.bundle" \
+		"ca_file: $TRASH/ca/ca.crt" &&
+	pull node1 fetch >out 2>err &&
+	cat out err &&
+	grep "stale/node1.bundle: bundle refused at verify:older: www: certificate issued .* is older than the installed one issued .* (rollback refused" err &&
+	grep "^https://$M/good3/node1.bundle: installed serial $(serial_of bundles/b.bundle)" out &&
+	test "$(cert_fingerprint node1/site.pem)" = "$(cert_fingerprint ca/b.crt)"
+'
+
 test_expect_success 'a pinned CA the mirror does not chain to is refused' '
 	fetch_conf "$good" "ca_file: $TRASH/ca2/ca.crt" &&
 	test_expect_code 1 pull node1 fetch 2>err &&
