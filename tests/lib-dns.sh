@@ -13,9 +13,15 @@
 # After a change, unbound's caches are flushed (a cached NXDOMAIN, or an
 # NSEC proof aggressive-nsec reuses, would hide the new record).
 #
+# dns_add_unsigned adds an unsigned zone to the running nsd and unbound
+# (nsd-control addzone with nsd.conf's pattern "unsigned", unbound-control
+# stub_add): with no trust anchor over it, unbound answers it insecure
+# (NOERROR, no AD flag; no domain-insecure: setting is needed).
+#
 # Files: $DNS_DIR (under $TRASH/dns): records (the zone's records besides
 # SOA and NS, edited by dns_publish and dns_unpublish), ZONE (the zone made
-# from them), ZONE.signed (what nsd serves), the keys, nsd.conf, unbound.conf.
+# from them), ZONE.signed (what nsd serves), the keys, nsd.conf, unbound.conf;
+# per unsigned zone U: U.records and U.zone.
 
 DNS_ZONE=
 DNS_DIR=
@@ -24,26 +30,27 @@ DNS_NS=
 DNS_RESOLVER=
 DNS_ANCHOR=
 
-# dns_zone_text_: the zone: SOA (with $DNS_SERIAL), NS, then the records;
-# every TTL is $DNS_TTL (default 30 s).
+# dns_zone_text_ ZONE SERIAL RECORDS: the zone: SOA (with SERIAL), NS, then
+# the records in file RECORDS; every TTL is $DNS_TTL (default 30 s).
 dns_zone_text_ () {
-	printf '$ORIGIN %s.\n$TTL %s\n' "$DNS_ZONE" "${DNS_TTL:-30}"
-	printf '@ IN SOA ns.%s. hostmaster.%s. %s 30 30 3600 5\n' "$DNS_ZONE" "$DNS_ZONE" "$DNS_SERIAL"
-	printf '@ IN NS ns.%s.\nns IN A %s\n' "$DNS_ZONE" "$DNS_NS"
-	cat "$DNS_DIR/records"
+	printf '$ORIGIN %s.\n$TTL %s\n' "$1" "${DNS_TTL:-30}"
+	printf '@ IN SOA ns.%s. hostmaster.%s. %s 30 30 3600 5\n' "$1" "$1" "$2"
+	printf '@ IN NS ns.%s.\nns IN A %s\n' "$1" "$DNS_NS"
+	cat "$3"
 }
 
 # dns_sign_: write and sign the zone (NSEC, the keys of dns_start).
 dns_sign_ () {
-	dns_zone_text_ >"$DNS_DIR/$DNS_ZONE" &&
+	dns_zone_text_ "$DNS_ZONE" "$DNS_SERIAL" "$DNS_DIR/records" >"$DNS_DIR/$DNS_ZONE" &&
 	(cd "$DNS_DIR" && ldns-signzone -o "$DNS_ZONE" -f "$DNS_ZONE.signed" "$DNS_ZONE" \
 		"$(cat zsk)" "$(cat ksk)") ||
 		{ echo "dns_sign_: ldns-signzone failed"; return 1; }
 }
 
-# dns_soa_serial_: the serial nsd serves now.
+# dns_soa_serial_ [ZONE]: the serial nsd serves now for ZONE (the signed
+# zone by default).
 dns_soa_serial_ () {
-	netns_exec resolver dig +short +time=1 +tries=1 @"$DNS_NS" "$DNS_ZONE" SOA 2>/dev/null |
+	netns_exec resolver dig +short +time=1 +tries=1 @"$DNS_NS" "${1:-$DNS_ZONE}" SOA 2>/dev/null |
 		awk '{ print $3 }'
 }
 
@@ -110,6 +117,25 @@ dns_dig () {
 	netns_exec resolver dig +dnssec +time=2 +tries=1 @"$DNS_RESOLVER" "$1" "$2"
 }
 
+# dns_add_unsigned ZONE RECORD...: a second zone, NOT signed, with these
+# record lines, served by the same nsd (nsd-control addzone) and resolved by
+# the same unbound (unbound-control stub_add).  No trust anchor covers it
+# (only $DNS_ZONE's DS is one), so validators answer it insecure: data, no
+# AD flag, no SERVFAIL.  Its records are fixed at creation.
+dns_add_unsigned () {
+	local zone=$1
+	shift
+	printf '%s\n' "$@" >"$DNS_DIR/$zone.records" &&
+	dns_zone_text_ "$zone" 1 "$DNS_DIR/$zone.records" >"$DNS_DIR/$zone.zone" &&
+	netns_exec ns nsd-control -c "$DNS_DIR/nsd.conf" addzone "$zone" unsigned >/dev/null &&
+	wait_until_ 10 eval 'test "$(dns_soa_serial_ "$zone")" = 1' ||
+		{ echo "dns_add_unsigned: nsd does not serve $zone"; cat "$DNS_DIR/nsd.log"; return 1; }
+	netns_exec resolver unbound-control -c "$DNS_DIR/unbound.conf" stub_add "$zone" \
+		"$DNS_NS" >/dev/null ||
+		{ echo "dns_add_unsigned: unbound-control stub_add $zone failed"; return 1; }
+	DNS_ZONE=$zone dns_flush
+}
+
 dns_nsd_conf_ () {
 	cat <<EOF
 server:
@@ -131,6 +157,9 @@ remote-control:
 zone:
   name: $DNS_ZONE
   zonefile: "$DNS_DIR/$DNS_ZONE.signed"
+pattern:
+  name: unsigned
+  zonefile: "$DNS_DIR/%s.zone"
 EOF
 }
 

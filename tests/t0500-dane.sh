@@ -45,8 +45,8 @@ spki_sha256 () {
 }
 
 # dane_conf [DNS_LINE...]: certpush.yaml with certificate www pinned by
-# _25._tcp.mail.example.test (3 1 1 and 2 1 1), the dns: section (its
-# resolver, then each DNS_LINE), one local target.
+# _25._tcp.$DANE_HOST (default mail.example.test; 3 1 1 and 2 1 1), the dns:
+# section (its resolver, then each DNS_LINE), one local target.
 dane_conf () {
 	local head dkim=()
 	test -z "${DKIM:-}" || dkim=(--dkim $DKIM)
@@ -58,7 +58,7 @@ dane_conf () {
 	printf '%s' "${head%%dkim:*}" &&
 	cat <<-EOF &&
 	    dane:
-	      - { host: mail.example.test, port: 25, usages: ["3 1 1", "2 1 1"] }
+	      - { host: ${DANE_HOST:-mail.example.test}, port: 25, usages: ["3 1 1", "2 1 1"] }
 	    next_key: $TRASH/src/next.key
 	EOF
 	case $head in *dkim:*) printf 'dkim:%s' "${head#*dkim:}" ;; esac &&
@@ -544,6 +544,62 @@ test_expect_success 'push: a target whose keys are sealed is held too, from its 
 	dns_publish "_25._tcp.mail IN TLSA 3 1 1 $hash_z" &&
 	push_released &&
 	installed_is z
+'
+
+# An unsigned zone plain.test on the same nsd and unbound: no trust anchor
+# covers it, so it resolves (no SERVFAIL) but insecure (no AD flag).  DANE
+# is not in effect there: the audit warns, a key change is held, even with
+# the matching records published.
+test_expect_success 'insecure: an unsigned zone resolves, without the AD flag' '
+	make_cert ca y "DNS:mail.example.test" &&
+	hash_y=$(spki_sha256 ca/y.crt) &&
+	dns_add_unsigned plain.test "_25._tcp.mail IN TLSA 3 1 1 $hash_z" \
+		"_25._tcp.mail IN TLSA 3 1 1 $hash_y" &&
+	dns_dig _25._tcp.mail.plain.test TLSA >dig.out &&
+	cat dig.out &&
+	grep -q "status: NOERROR" dig.out &&
+	grep -q "flags:" dig.out && ! grep -q "flags:.* ad" dig.out &&
+	grep -q "ANSWER: 2," dig.out &&
+	grep -qi "IN	TLSA	3 1 1 ${hash_y:0:56} ${hash_y:56}$" dig.out &&
+	DANE_HOST=mail.plain.test RECIPIENT=$(sed -n "s/^recipient: //p" keygen.out) \
+		ENDPOINT=$FRONT DKIM="$TRASH/src/dkim.key s1 example.test" \
+		dane_conf >certpush.yaml &&
+	push check-config &&
+	test_expect_code 1 push tlsa >out && cat out &&
+	grep -x "_25._tcp.mail.plain.test. IN TLSA 3 1 1 $hash_z ; www current: _25._tcp.mail.plain.test.: DNS answer insecure (the zone is not DNSSEC-signed, or the trust anchor does not cover it)" out
+'
+
+test_expect_success 'insecure: the audit warns that DANE is not in effect (WARNING, not OK nor CRITICAL)' '
+	insecure="DNSSEC insecure: the zone is not signed (or not under the trust anchor), DANE is not in effect" &&
+	test_expect_code 1 push audit --json >audit.json &&
+	for where in "front/$FRONT:25 _25._tcp.mail.plain.test." _25._tcp.mail.plain.test.; do
+		test "$(field audit.json "$where" verdict)" = WARNING &&
+		test "$(field audit.json "$where" problems)" = "$insecure" || return 1
+	done &&
+	jq -e "[.lines[] | select(.verdict != \"OK\")] | length == 2" audit.json &&
+	test_expect_code 1 push audit >audit.txt &&
+	cat audit.txt &&
+	test $(grep -c "WARNING .*$insecure$" audit.txt) = 2 &&
+	test_expect_code 1 push audit --prometheus >prom &&
+	grep "^certpush_audit_verdict{kind=\"dane\",source=\"_25._tcp.mail.plain.test.\",item=\"\"} 1$" prom &&
+	test_expect_code 1 push audit --nagios >nagios &&
+	grep "^CERTS WARNING - 0 critical, 2 warning" nagios
+'
+
+test_expect_success 'insecure: a new key is held there, its matching record published or not' '
+	source_leaf ca y &&
+	before=$(sha256sum <front/site.pem) &&
+	for i in 1 2; do
+		test_expect_code 1 push --now >out 2>err &&
+		cat out err &&
+		grep -x "certpush: front: www held (since [0-9]* s): new key: _25._tcp.mail.plain.test.: DNS answer insecure (the zone is not DNSSEC-signed, or the trust anchor does not cover it)" err &&
+		grep "^front  *unchanged .*  held: www: new key: _25._tcp.mail.plain.test.: DNS answer insecure (" out &&
+		test "$(sha256sum <front/site.pem)" = "$before" &&
+		installed_is z || return 1
+	done &&
+	push status --json >status.json &&
+	jq -e ".targets[0].holds[0].item == \"www\" and .targets[0].holds[0].checks == 2 and
+		(.targets[0].holds[0].reason | contains(\"DNS answer insecure\"))" status.json
 '
 
 test_done
