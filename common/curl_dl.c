@@ -1,56 +1,34 @@
 #define CURL_DL_SELF
-#include <dlfcn.h>
 #include <stddef.h>
 
 #include "curl_dl.h"
+#include "lib_dl.h"
 
 /* The soname libcurl4-openssl-dev links to (packaging names its package). */
 #define CURL_DL_SONAME	"libcurl.so.4"
 
 struct curl_dl curl_dl;
 
-static void *curl_handle;
-
-/* Points *slot at name's symbol in h; -1 with e set if there is none. */
-static int
-sym(void *h, const char *name, void *slot, struct err *e)
-{
-	void *p = dlsym(h, name);
-
-	if (p == NULL)
-		return err_set(e, "%s: no %s", CURL_DL_SONAME, name);
-	/* POSIX: a function pointer may be stored as a void * (dlsym). */
-	*(void **)slot = p;
-	return 0;
-}
-
 int
 curl_dl_load(struct err *e)
 {
-	struct curl_dl t;
-	void *h;
-	const char *why;
+	static void *handle;
+	static const char *const names[] = {
+		"curl_global_init", "curl_global_cleanup", "curl_easy_init",
+		"curl_easy_setopt", "curl_easy_perform", "curl_easy_getinfo",
+		"curl_easy_cleanup", "curl_easy_strerror", "curl_slist_append",
+		"curl_slist_free_all",
+	};
+	static void **const slots[] = {
+		(void **)&curl_dl.global_init, (void **)&curl_dl.global_cleanup,
+		(void **)&curl_dl.easy_init, (void **)&curl_dl.easy_setopt,
+		(void **)&curl_dl.easy_perform, (void **)&curl_dl.easy_getinfo,
+		(void **)&curl_dl.easy_cleanup, (void **)&curl_dl.easy_strerror,
+		(void **)&curl_dl.slist_append, (void **)&curl_dl.slist_free_all,
+	};
 
-	if (curl_handle != NULL)
-		return 0;
-	if ((h = dlopen(CURL_DL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		why = dlerror();
-		return err_set(e, "cannot load libcurl: %s", why != NULL ? why : "?");
-	}
-	if (sym(h, "curl_global_init", &t.global_init, e) == -1 ||
-	    sym(h, "curl_global_cleanup", &t.global_cleanup, e) == -1 ||
-	    sym(h, "curl_easy_init", &t.easy_init, e) == -1 ||
-	    sym(h, "curl_easy_setopt", &t.easy_setopt, e) == -1 ||
-	    sym(h, "curl_easy_perform", &t.easy_perform, e) == -1 ||
-	    sym(h, "curl_easy_getinfo", &t.easy_getinfo, e) == -1 ||
-	    sym(h, "curl_easy_cleanup", &t.easy_cleanup, e) == -1 ||
-	    sym(h, "curl_easy_strerror", &t.easy_strerror, e) == -1 ||
-	    sym(h, "curl_slist_append", &t.slist_append, e) == -1 ||
-	    sym(h, "curl_slist_free_all", &t.slist_free_all, e) == -1) {
-		dlclose(h);
-		return -1;
-	}
-	curl_dl = t;
-	curl_handle = h;
-	return 0;
+	_Static_assert(sizeof(names) / sizeof(names[0]) ==
+	    sizeof(slots) / sizeof(slots[0]), "one slot a name");
+	return lib_dl_load(&handle, CURL_DL_SONAME, names, slots,
+	    sizeof(names) / sizeof(names[0]), e);
 }

@@ -8,7 +8,8 @@
  * main calls libssh2_init): dlopen then returns that copy; it loads
  * libsodium through seal_init at its start, before any thread.
  *
- * sodium_dl.h and ssh2_dl.h hold the tables; this is their loader.
+ * sodium_dl.h and ssh2_dl.h hold the tables; this is their loader, and
+ * that of libcurl (curl_dl.c) and libunbound (certpush/unbound_dl.c).
  */
 #ifndef CP_LIB_DL_H
 #define CP_LIB_DL_H
