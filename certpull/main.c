@@ -628,7 +628,8 @@ main(int argc, char **argv)
 		return cmd_keygen(config, argc - optind, argv + optind);
 	if (strcmp(cmd, "verify") == 0 && argc - optind == 2)
 		return cmd_verify(config, argv[optind + 1]);
-	if (strcmp(cmd, "install") == 0 && argc - optind == 2)
+	if (strcmp(cmd, "install") == 0 && argc - optind == 2 &&
+	    strcmp(argv[optind + 1], "--allow-older") != 0)
 		return cmd_install(config, argv[optind + 1], 0);
 	/*
 	 * Only here: a push (receive) or a fetch never forces an older

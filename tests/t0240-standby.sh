@@ -213,6 +213,8 @@ test_expect_success 'certpull install --allow-older on mail forces the older lea
 	cat older-refused.out &&
 	grep "failed at verify:older: www: .*(rollback refused; certpull install --allow-older forces it) (nothing changed)" older-refused.out &&
 	holds mail b &&
+	test_expect_code 64 pull mail install --allow-older 2>usage.err &&
+	grep "^usage: certpull" usage.err &&
 	pull mail install --allow-older "$TRASH/older.bundle" >older-forced.out &&
 	cat older-forced.out &&
 	grep "installed serial" older-forced.out &&
