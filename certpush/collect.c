@@ -11,6 +11,7 @@
 #include "cert.h"
 #include "collect.h"
 #include "source.h"
+#include "watch.h"
 
 static char *
 lineage_path(const char *dir, const char *file)
@@ -272,4 +273,17 @@ collected_free(struct collected *col)
 	for (i = 0; i < BUNDLE_MAX_ENTRIES; i++)
 		buf_free(&col->data[i]);
 	memset(col, 0, sizeof(*col));
+}
+
+int
+collect_cert_whole(const struct pushconf *c, const struct cert_source *s,
+    struct err *e)
+{
+	struct stat sb;
+
+	if (s->lineage != NULL && stat(s->lineage, &sb) == -1)
+		return 0;
+	if (s->lineage != NULL && lineage_consistent(s->lineage, e) == -1)
+		return -1;
+	return collect_cert_consistent(c, s, e);
 }

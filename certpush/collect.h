@@ -38,6 +38,15 @@ void	collected_free(struct collected *col);
 int	collect_cert_consistent(const struct pushconf *c, const struct cert_source *s,
 	    struct err *e);
 /*
+ * Whether certificate source s is whole: a certbot lineage's links point
+ * into one archive version, and whatever the client, the files read
+ * agree (collect_cert_consistent).  A lineage not issued yet has no
+ * directory: it counts as whole here, and the targets that need it are
+ * refused by the push.  0, or -1 with e saying why not.
+ */
+int	collect_cert_whole(const struct pushconf *c, const struct cert_source *s,
+	    struct err *e);
+/*
  * Applies the rules of source.h to every source file of c that exists
  * (check-config; a file not there yet is fine).  0, or -1 with e naming
  * the item, the file and the broken rule.

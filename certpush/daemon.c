@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,29 +91,11 @@ debounce(const struct pushconf *c)
 }
 
 /*
- * Whether certificate source s is whole: a certbot lineage's links point
- * into one archive version, and whatever the client, the files read
- * agree (key and leaf, chain order).  A lineage not issued yet has no
- * directory: the targets that need it are refused one by one, the others
- * go ahead.  0, or -1 with e saying why not.
+ * Logs each certificate source that is not whole (collect_cert_whole),
+ * as an error once it has lasted inconsistent_after.  The push that follows leaves out only the targets that
+ * receive such a source (push_opts.whole_only).
  */
-static int
-source_whole(const struct pushconf *c, const struct cert_source *s, struct err *e)
-{
-	struct stat sb;
-
-	if (s->lineage != NULL && stat(s->lineage, &sb) == -1)
-		return 0;
-	if (s->lineage != NULL && lineage_consistent(s->lineage, e) == -1)
-		return -1;
-	return collect_cert_consistent(c, s, e);
-}
-
-/*
- * 0 if every certificate source is whole; otherwise logs why (as an
- * error once it has lasted inconsistent_after) and returns -1.
- */
-static int
+static void
 sources_ready(const struct pushconf *c, struct stuck *st)
 {
 	time_t now = time(NULL);
@@ -123,7 +103,7 @@ sources_ready(const struct pushconf *c, struct stuck *st)
 	size_t i;
 
 	for (i = 0; i < c->ncerts; i++) {
-		if (source_whole(c, &c->certs[i], &e) == 0)
+		if (collect_cert_whole(c, &c->certs[i], &e) == 0)
 			continue;
 		if (st->since == 0)
 			st->since = now;
@@ -133,11 +113,10 @@ sources_ready(const struct pushconf *c, struct stuck *st)
 			st->reported = 1;
 		} else
 			log_info("waiting for the next change: %s", e.msg);
-		return -1;
+		return;
 	}
 	st->since = 0;
 	st->reported = 0;
-	return 0;
 }
 
 /*
@@ -154,7 +133,7 @@ static void
 push(const struct pushconf *c, int retry)
 {
 	struct push_opts o = { .changed_only = !retry, .retry = retry, .due_only = retry,
-	    .to_log = 1 };
+	    .to_log = 1, .whole_only = !retry };
 
 	push_now(c, &o);
 	settle();
@@ -199,16 +178,6 @@ stuck_wait(const struct pushconf *c, const struct stuck *st)
 	if (st->since == 0 || st->reported)
 		return -1;
 	return due > now ? (long)(due - now) : 0;
-}
-
-/* No push now: the due hold checks wait for their next turn. */
-static void
-defer_holds(const struct pushconf *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->ntargets; i++)
-		holds_settle(c->state_dir, c->targets[i].name, 0, time(NULL));
 }
 
 /*
@@ -276,10 +245,9 @@ daemon_run(const char *config_path)
 			if (got_term || got_hup)
 				continue;
 			pending = 0;
-			if (sources_ready(&c, &stuck) == 0)
-				push(&c, 0);
-			else
-				defer_holds(&c);
+			/* A source not whole holds back its own targets only. */
+			sources_ready(&c, &stuck);
+			push(&c, 0);
 		}
 		wait = sooner(sooner(retry_wait(&c), stuck_wait(&c, &stuck)),
 		    sooner(hold_wait(&c), fresh_wait(&c, fresh_due)));

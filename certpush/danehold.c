@@ -162,9 +162,8 @@ previous_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target *t,
 	    0 : -1;
 }
 
-/* Records item as held in out, carrying its since and attempts from prev. */
-static struct held_item *
-add_hold(struct holds *out, const struct holds *prev, const char *item, time_t now,
+struct held_item *
+holds_add(struct holds *out, const struct holds *prev, const char *item, time_t now,
     const char *why)
 {
 	struct held_item *h = &out->h[out->n++];
@@ -253,7 +252,7 @@ ttl_waited(struct holds *out, const struct holds *prev, const char *item, time_t
 	snprintf(why, sizeof(why), "published; waiting %lld s more (the records' TTL "
 	    "of %lu s, and %d) for caches to drop the previous ones", (long long)(seen +
 	    (time_t)ttl - now), ttl - TTL_SLACK, TTL_SLACK);
-	h = add_hold(out, prev, item, now, why);
+	h = holds_add(out, prev, item, now, why);
 	h->seen = seen;
 	h->ttl = ttl - TTL_SLACK;
 	h->next = seen + (time_t)ttl;
@@ -353,7 +352,7 @@ danehold_decide(const struct pushconf *c, const struct dnscheck *dc, EVP_PKEY *s
 			continue;
 		if (go == 2)
 			continue;	/* ttl_waited recorded the hold */
-		add_hold(out, prev_holds, t->items[i], now, why);
+		holds_add(out, prev_holds, t->items[i], now, why);
 		if (!in_service) {
 			rc = err_set(e, "%s held, with no previous bundle to keep in "
 			    "service: %s", t->items[i], why);

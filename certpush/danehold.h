@@ -72,6 +72,13 @@ int	danehold_bundle(const struct pushconf *c, EVP_PKEY *sk, const struct target 
 /* Whether any item of c needs DNS to be decided. */
 int	danehold_needed(const struct pushconf *c);
 
+/*
+ * Records item as held in out at now for why, carrying its since and
+ * attempts from prev (when it was held there) and setting its next check
+ * on the retries' backoff.  out must have room (n < PUSH_MAX_ITEMS).
+ */
+struct held_item *holds_add(struct holds *out, const struct holds *prev,
+	    const char *item, time_t now, const char *why);
 /* STATE/holds/TARGET: loads (n = 0 if none), saves (removes when n = 0). */
 int	holds_load(const char *state_dir, const char *target, struct holds *h,
 	    struct err *e);

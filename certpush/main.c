@@ -51,6 +51,7 @@ static const char usage_text[] =
 "Commands:\n"
 "  run [--syslog]                 the watch daemon: push by itself after each\n"
 "                                 renewal or new DKIM key, retry failed targets;\n"
+"                                 a source not whole holds back its own targets only;\n"
 "                                 logs to stderr, or to syslog with --syslog;\n"
 "                                 SIGHUP reloads the configuration\n"
 "  status [--json]                per target: serial delivered vs current, last\n"

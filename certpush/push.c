@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "build.h"
+#include "collect.h"
 #include "danehold.h"
 #include "deliver.h"
 #include "http.h"
@@ -69,10 +70,90 @@ receives_lineage(const struct pushconf *c, const struct target *t, const char *l
 	return 0;
 }
 
+/* Whether held has a hold of item. */
+static int
+has_hold(const struct holds *held, const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < held->n; i++)
+		if (strcmp(held->h[i].item, item) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * For the daemon (whole_only): each certificate source's wholeness, read
+ * once for the push (collect_cert_whole): an empty message if whole.
+ * NULL if out of memory (then every source passes: the push's own
+ * checks still refuse what is invalid).
+ */
+static struct err *
+sources_whole(const struct pushconf *c)
+{
+	struct err *w = calloc(c->ncerts + 1, sizeof(*w));
+	size_t i;
+
+	for (i = 0; w != NULL && i < c->ncerts; i++)
+		if (collect_cert_whole(c, &c->certs[i], &w[i]) == 0)
+			w[i].msg[0] = '\0';
+	return w;
+}
+
+/*
+ * Whether a certificate source of t is not whole (whole: sources_whole),
+ * a renewal half done or a key that never matches its leaf.  Then t is
+ * not pushed and keeps its whole previous bundle, rather than a mix of
+ * old and new items; each such item is held (STATE/holds: for status,
+ * audit, and the daemon's next look on the retries' backoff), with the
+ * holds t had for its other items (their due checks pushed back, as no
+ * DNS was asked).  Other targets go ahead.
+ */
+static int
+not_whole(const struct pushconf *c, const struct target *t, const struct err *whole,
+    time_t now, int dry_run)
+{
+	const struct cert_source *s;
+	struct holds *prev = calloc(2, sizeof(*prev)), *held = prev + 1;
+	struct held_item *h;
+	char why[1100];
+	struct err e;
+	size_t i;
+	int broken;
+
+	if (prev == NULL)
+		return 0;
+	if (holds_load(c->state_dir, t->name, prev, &e) == -1)
+		memset(prev, 0, sizeof(*prev));
+	for (i = 0; i < t->nitems; i++) {
+		if ((s = pushconf_cert(c, t->items[i])) == NULL ||
+		    whole[s - c->certs].msg[0] == '\0')
+			continue;
+		snprintf(why, sizeof(why), "its source is not whole, so the target is not "
+		    "pushed and keeps its previous bundle: %s", whole[s - c->certs].msg);
+		h = holds_add(held, prev, t->items[i], now, why);
+		log_warnx("%s: %s held (since %lld s): %s", t->name, h->item,
+		    (long long)(now - h->since), h->reason);
+	}
+	for (i = 0; held->n > 0 && i < prev->n && held->n < PUSH_MAX_ITEMS; i++) {
+		if (has_hold(held, prev->h[i].item))
+			continue;
+		h = &held->h[held->n++];
+		*h = prev->h[i];
+		if (h->next <= now)
+			h->next = now + (time_t)tstate_backoff(++h->attempts);
+	}
+	if ((broken = held->n > 0) && !dry_run &&
+	    holds_save(c->state_dir, t->name, held, &e) == -1)
+		log_warnx("%s", e.msg);
+	free(prev);
+	return broken;
+}
+
 /* Whether t takes part, by the options; loads its state into j. */
 static int
 selected(const struct pushconf *c, const struct target *t, const struct push_opts *o,
-    struct job *j, time_t now)
+    const struct err *whole, struct job *j, time_t now)
 {
 	struct err e;
 
@@ -93,6 +174,8 @@ selected(const struct pushconf *c, const struct target *t, const struct push_opt
 	if (o->retry)
 		return j->ts.delivered < j->ts.built &&
 		    (!o->due_only || j->ts.next_retry <= now);
+	if (whole != NULL && not_whole(c, t, whole, now, o->dry_run))
+		return 0;
 	if (!o->changed_only)
 		return 1;
 	if (content_digest(c, t, now, j->content, &e) == -1) {
@@ -182,6 +265,22 @@ hold_jobs(const struct pushconf *c, EVP_PKEY *sk, struct job *j, size_t n,
 			log_warnx("%s", e.msg);
 	}
 	dnscheck_free(&dc);
+}
+
+/*
+ * Without DANE or DKIM checks, what a target gets is its sources': the
+ * holds of an earlier push (a source that was not whole) are over.
+ */
+static void
+clear_holds(const struct pushconf *c, const struct job *j, size_t n)
+{
+	static const struct holds none;
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (holds_save(c->state_dir, j[i].d.t->name, &none, &e) == -1)
+			log_warnx("%s", e.msg);
 }
 
 /*
@@ -479,6 +578,7 @@ int
 push_now(const struct pushconf *c, const struct push_opts *o)
 {
 	struct job *j = calloc(c->ntargets, sizeof(*j));
+	struct err *whole = o->whole_only && !o->retry ? sources_whole(c) : NULL;
 	struct push_run run;
 	EVP_PKEY *sk = NULL;
 	uint64_t serial = 0;
@@ -486,16 +586,17 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 	struct err e;
 	size_t i, n = 0, failed = 0;
 
-	if (j == NULL)
-		return 1;
-	for (i = 0; i < c->ntargets; i++) {
+	for (i = 0; j != NULL && i < c->ntargets; i++) {
 		j[n].d.t = &c->targets[i];
 		j[n].d.dry_run = o->dry_run;
-		if (selected(c, &c->targets[i], o, &j[n], now))
+		if (selected(c, &c->targets[i], o, whole, &j[n], now))
 			n++;
 		else
 			memset(&j[n], 0, sizeof(j[n]));
 	}
+	free(whole);
+	if (j == NULL)
+		return 1;
 	if (n == 0) {
 		if (o->only != NULL)
 			log_warnx("no target named \"%s\" to push to", o->only);
@@ -516,6 +617,8 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 		collect_groups(c, j, n, now);
 	if (!o->retry && danehold_needed(c))
 		hold_jobs(c, sk, j, n, now, o->dry_run);
+	else if (!o->retry && !o->dry_run)
+		clear_holds(c, j, n);
 	/*
 	 * libcurl is loaded only for s3: uploads, before the pool's threads
 	 * (they run them).  If it cannot be, each upload says so.

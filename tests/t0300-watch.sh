@@ -240,6 +240,44 @@ test_expect_success 'SIGHUP with a broken config keeps the daemon on the old one
 	wait_until_ 10 grep -q "configuration reloaded" certpush-run.log
 '
 
+# front_hold FIELD: jq FIELD of front's first hold in certpush status --json.
+front_hold () {
+	in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" status --json >status.json &&
+	jq -r ".targets[] | select(.name == \"front\") | .holds[0].$1" status.json
+}
+
+# A key that never matches its certificate holds back front, which receives
+# it, and only front: mail still gets the renewal of www.
+test_expect_success 'a source never whole holds back its own target only, reported and retried' '
+	before=$(pushes) && start=$(($(wc -l <certpush-run.log) + 1)) &&
+	cp plain/key.pem key.keep &&
+	make_cert ca stray "DNS:web.test" &&
+	cat ca/stray.key >plain/key.pem &&
+	wait_until_ 20 grep -q "front: web held (since [0-9]* s): its source is not whole, so the target is not pushed and keeps its previous bundle: certificate web: .*(renewal in progress?)" certpush-run.log &&
+	certbot_ renew --force-renewal --no-random-sleep-on-renew --cert-name www.test &&
+	serves mail "$LE/live/www.test/cert.pem" &&
+	pushes_become $((before + 1)) &&
+	tail -n "+$start" certpush-run.log >since.log &&
+	grep "^certpush: mail  *installed " since.log &&
+	grep "^certpush: 1 of 1 targets ok, 0 failed$" since.log &&
+	! grep "^certpush: front  *installed" since.log &&
+	test "$(cert_fingerprint front/site.pem)" != "$(cert_fingerprint "$LE/live/www.test/cert.pem")" &&
+	front_file_is ca/web4.crt &&
+	in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" status >status &&
+	cat status &&
+	grep "^  HELD web since .*: its source is not whole, so the target is not pushed and keeps its previous bundle: certificate web: " status &&
+	test "$(front_hold item)" = web &&
+	# Retried on the backoff, with no event: the checks count up.
+	wait_until_ 60 eval "test \"\$(front_hold checks)\" -ge 3" &&
+	# CRITICAL: spare never got www2, and front is behind on www.
+	test_expect_code 2 in_front "$CERTPUSH" -c "$TRASH/certpush.yaml" audit >audit.out &&
+	cat audit.out &&
+	grep "^WARNING .* target  *front .*web held for [0-9]* s (since [0-9TZ:-]*): its source is not whole, so the target is not pushed and keeps its previous bundle: certificate web: " audit.out &&
+	cat key.keep >plain/key.pem &&
+	serves front "$LE/live/www.test/cert.pem" &&
+	test "$(front_hold item)" = null
+'
+
 test_expect_success 'a lineage that appears later is picked up and pushed' '
 	before=$(pushes) &&
 	certbot_ certonly --agree-tos --register-unsafely-without-email -d www2.test &&
