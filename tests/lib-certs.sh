@@ -125,12 +125,17 @@ validity_secs_ () {
 # date for all, because certpull refuses a leaf issued earlier than the one
 # a file holds (verify:older), and the scripts that go back and forth
 # between leaves test other things; those that test that check set
-# CERT_START.
+# CERT_START.  CERT_START=now dates each leaf when it is made, as a CA
+# does: for the scripts whose leaves follow real ACME clients' (pebble
+# dates its leaves when it issues them), each one newer than the last.
 CERT_EPOCH_=$(($(date +%s) - 3600))
 
 # cert_start_: that notBefore as GeneralizedTime, for -startdate.
 cert_start_ () {
-	date -u -d "@${CERT_START:-$CERT_EPOCH_}" +%Y%m%d%H%M%SZ
+	case ${CERT_START:-} in
+	now) date -u +%Y%m%d%H%M%SZ ;;
+	*) date -u -d "@${CERT_START:-$CERT_EPOCH_}" +%Y%m%d%H%M%SZ ;;
+	esac
 }
 
 # make_cert DIR NAME SANS [rsa|ec] [VALIDITY]: a leaf for SANS ("DNS:a,DNS:b")
