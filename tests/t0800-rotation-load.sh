@@ -121,14 +121,18 @@ endpoints () {
 
 # hammer OUT ARGS...: handshakes until the stop file appears (at most
 # MAX_HANDSHAKES); one line per handshake in OUT: the exit status of
-# s_client and the base64 of the leaf it received (empty if none).
+# s_client and the base64 of the leaf it received (empty if none); a failed
+# one's last lines of stderr go to OUT.errors.  30 s per handshake: a slow
+# one on a loaded machine is not a failure (exit 124 when it is that slow);
+# one that a reload breaks fails at once.
 hammer () {
 	local out=$1 i rc pem
 	shift
 	for ((i = 0; i < MAX_HANDSHAKES; i++)); do
 		test -e stop && break
-		pem=$(timeout 10 openssl s_client "$@" </dev/null 2>/dev/null)
+		pem=$(timeout 30 openssl s_client "$@" </dev/null 2>"$out.stderr")
 		rc=$?
+		test $rc = 0 || tail -n 3 "$out.stderr" | sed "s/^/handshake $i exit $rc: /" >>"$out.errors"
 		case $pem in
 		*"-----BEGIN CERTIFICATE-----"*)
 			pem=${pem#*-----BEGIN CERTIFICATE-----}
@@ -215,8 +219,10 @@ test_expect_success "$ROTATIONS rotations under continuous handshakes: none fail
 	for f in hs/*.log; do
 		c=${f#hs/} && c=${c%.log} &&
 		say "client $c ($(sed -n "s/^$c //p" hs/endpoints)): $(wc -l <$f) handshakes," \
-			"$(awk "\$1 != 0 || \$2 == \"-\"" $f | wc -l) failed"
+			"$(awk "\$1 != 0 || \$2 == \"-\"" $f | wc -l) failed" \
+			"$(awk "\$1 != 0 || \$2 == \"-\" { print \"(exit \" \$1 \")\" }" $f | sort | uniq -c | tr -s " ")"
 	done &&
+	{ cat hs/*.errors 2>/dev/null | head -n 30 || :; } &&
 	figure "rotation: rotations=$ROTATIONS endpoints=9 clients=$n handshakes=$TOTAL" \
 		"failed=$FAILED mismatched=$MISMATCHED leaves-seen=$LEAVES older-leaf-after-newer=$BACK" \
 		"seconds=$secs" &&
