@@ -91,9 +91,10 @@ debounce(const struct pushconf *c)
 }
 
 /*
- * Logs each certificate source that is not whole (collect_cert_whole),
- * as an error once it has lasted inconsistent_after.  The push that follows leaves out only the targets that
- * receive such a source (push_opts.whole_only).
+ * Logs the first certificate source that is not whole (collect_cert_whole),
+ * as an error once it has lasted inconsistent_after.  The push that
+ * follows leaves out only the targets that receive such a source
+ * (push_opts.whole_only).
  */
 static void
 sources_ready(const struct pushconf *c, struct stuck *st)
