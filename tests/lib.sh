@@ -412,17 +412,19 @@ test_cmp () {
 
 # test_must_fail CMD...: CMD must exit 1..125: a crash (signal, exit > 128)
 # or a missing/unrunnable command (126, 127) is not the failure we want.
+# The assertions that run a command report on stderr: its stdout is often
+# redirected to a file, which would swallow why the test failed.
 test_must_fail () {
 	"$@"
 	local code=$?
 	if test $code = 0; then
-		echo "test_must_fail: command succeeded: $*"
+		echo "test_must_fail: command succeeded: $*" >&2
 		return 1
 	elif test $code -gt 128; then
-		echo "test_must_fail: died by signal $((code - 128)): $*"
+		echo "test_must_fail: died by signal $((code - 128)): $*" >&2
 		return 1
 	elif test $code = 126 || test $code = 127; then
-		echo "test_must_fail: command not found or not runnable: $*"
+		echo "test_must_fail: command not found or not runnable: $*" >&2
 		return 1
 	fi
 	return 0
@@ -435,7 +437,7 @@ test_expect_code () {
 	"$@"
 	code=$?
 	test "$code" = "$want" && return 0
-	echo "test_expect_code: expected exit $want, got $code: $*"
+	echo "test_expect_code: expected exit $want, got $code: $*" >&2
 	return 1
 }
 
@@ -524,6 +526,19 @@ wait_for_port () {
 		'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null && return 0
 	echo "wait_for_port: nothing listening on $1:$2${NETNS:+ in $NETNS} after ${3:-10}s"
 	return 1
+}
+
+# wait_for_udp_port NODE PORT [TIMEOUT_S]: wait until a UDP socket is bound
+# to PORT in NODE's namespace (a query sent before that gets a port
+# unreachable, which a resolver reports at once as a failed lookup).
+wait_for_udp_port () {
+	wait_until_ "${3:-10}" udp_bound_ "$1" "$2" && return 0
+	echo "wait_for_udp_port: nothing bound to udp port $2 in $1 after ${3:-10}s"
+	return 1
+}
+
+udp_bound_ () {
+	ip netns exec "$(netns_name "$1")" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .
 }
 
 # wait_for_file PATH [TIMEOUT_S]: wait until PATH exists.

@@ -231,6 +231,7 @@ test_expect_success 'a name lookup that gets no answer is cut at the timeout: pu
 	printf "nameserver %s\noptions timeout:30 attempts:3\n" "$(netns_addr targets)" \
 		>"$nsconf/resolv.conf" &&
 	DAEMON_NETNS=targets daemon_start dnssink "" perl "$TRASH/dnssink.pl" &&
+	wait_for_udp_port targets 53 &&
 	sed -n "1,/^targets:/p" certpush.yaml >lookup.yaml &&
 	target_yaml slow 22 | sed "s|host: .*|host: slow.example.com|" >>lookup.yaml &&
 	printf "    endpoints:\n      - {address: slow.example.com, port: 443}\n" >>lookup.yaml &&
