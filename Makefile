@@ -17,8 +17,9 @@ endif
 PKGS	:= openssl libssh2 yaml-0.1 libcurl libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Debian's libinotifytools0-dev ships no .pc file.  libcurl is not linked:
-# common/curl_dl.c loads it when a mirror or an s3: upload needs it.
-PKG_LIBS := $(filter-out -lcurl,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) \
+# common/curl_dl.c loads it when a mirror or an s3: upload needs it; nor is
+# libssl: common/ssl_dl.h, for the TLS probes only.
+PKG_LIBS := $(filter-out -lcurl -lssl,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) \
 	    -linotifytools -lpthread -ldl
 # certpush's DNSSEC lookups (DANE, DKIM): libunbound is not linked either,
 # certpush/unbound_dl.c loads it when dns.c first needs it.
@@ -78,7 +79,8 @@ certpull/certpull: $(call obj,$(B),certpull/main.c $(PULL_SRC)) $(B)/libcommon.a
 	$(CC) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(filter-out -lssh2 -lsodium,$(PKG_LIBS))
 
 # Each unit test links every module (but the mains) and cmocka.
-UNIT_LIBS := $(PKG_LIBS) $(DNS_LIBS) -lcmocka
+# The unit tests run their own TLS servers: they link libssl.
+UNIT_LIBS := $(PKG_LIBS) -lssl $(DNS_LIBS) -lcmocka
 # Helpers the tests #include are prerequisites, kept off the link line.
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c tests/unit/*.h))
 $(B)/tests/%: tests/unit/%.c $(call obj,$(B),$(PUSH_SRC) $(PULL_SRC)) $(B)/libcommon.a $(UNIT_HELPERS)

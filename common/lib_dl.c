@@ -5,9 +5,11 @@
 #include "lib_dl.h"
 #include "sodium_dl.h"
 #include "ssh2_dl.h"
+#include "ssl_dl.h"
 
 struct sodium_dl sodium_dl;
 struct ssh2_dl ssh2_dl;
+struct ssl_dl ssl_dl;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -70,5 +72,17 @@ ssh2_dl_load(struct err *e)
 	static void **const slots[] = { SSH2_DL_FUNCS(SSH2_SLOT) };
 
 	return lib_dl_load(&handle, SSH2_DL_SONAME, names, slots,
+	    sizeof(names) / sizeof(names[0]), e);
+}
+
+int
+ssl_dl_load(struct err *e)
+{
+	static void *handle;
+	static const char *const names[] = { SSL_DL_FUNCS(LIB_DL_NAME) };
+#define SSL_SLOT(f)	LIB_DL_SLOT(ssl_dl, f)
+	static void **const slots[] = { SSL_DL_FUNCS(SSL_SLOT) };
+
+	return lib_dl_load(&handle, SSL_DL_SONAME, names, slots,
 	    sizeof(names) / sizeof(names[0]), e);
 }

@@ -1,14 +1,15 @@
 /*
- * libsodium and libssh2 are loaded with dlopen(3) on first use, like
- * libcurl (curl_dl.h), instead of linked into certpull: only sealed
+ * libsodium, libssh2 and libssl are loaded with dlopen(3) on first use,
+ * like libcurl (curl_dl.h), instead of linked into certpull: only sealed
  * bundles and keygen need libsodium, only the SFTP fetch needs libssh2,
- * and each linked library costs every start of certpull (each install a
- * push runs) its mapping and symbol binding: about 0.1 ms of CPU each,
- * with zlib, which libssh2 pulls in.  certpush still links libssh2 (its
+ * only a TLS probe (live check, audit) needs libssl, and each linked
+ * library costs every start of certpull (each install a push runs) its
+ * mapping and symbol binding: about 0.1 ms of CPU each, with zlib, which
+ * libssh2 pulls in.  certpush still links libssh2 (its
  * main calls libssh2_init): dlopen then returns that copy; it loads
  * libsodium through seal_init at its start, before any thread.
  *
- * sodium_dl.h and ssh2_dl.h hold the tables; this is their loader, and
+ * sodium_dl.h, ssh2_dl.h and ssl_dl.h hold the tables; this is their loader, and
  * that of libcurl (curl_dl.c) and libunbound (certpush/unbound_dl.c).
  */
 #ifndef CP_LIB_DL_H

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "resolve.h"
+#include "ssl_dl.h"
 #include "tlsprobe.h"
 
 /*
@@ -123,6 +124,8 @@ tls_probe(const char *address, unsigned port, const char *sni, enum starttls st,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (ssl_dl_load(e) == -1)
+		return -1;
 	if ((p.fd = connect_to(address, port, p.deadline, e)) == -1)
 		return -1;
 	rc = starttls_dialogue(st, &p);

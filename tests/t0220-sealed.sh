@@ -205,23 +205,24 @@ test_expect_success 'the outbox holds no private key in clear, in format 2' '
 '
 
 test_have_prereq CMD:strace && test_set_prereq STRACE
-# libsodium and libssh2 are not linked into certpull (common/lib_dl.h): a
-# sealed bundle loads libsodium when it is opened, a bundle in clear
-# neither, so that an install maps fewer libraries.
-test_expect_success STRACE 'certpull loads libsodium for a sealed bundle only, libssh2 for none (strace)' '
-	! ldd "$CERTPULL" | grep "libsodium\|libssh2" &&
+# libsodium, libssh2 and libssl are not linked into certpull
+# (common/lib_dl.h): a sealed bundle loads libsodium when it is opened, a
+# bundle in clear neither, and no verify loads libssl (a TLS probe does),
+# so that an install maps fewer libraries.
+test_expect_success STRACE 'certpull loads libsodium for a sealed bundle only, libssh2 and libssl for none (strace)' '
+	! ldd "$CERTPULL" | grep "libsodium\|libssh2\|libssl" &&
 	netns_exec a strace -f -qq -e trace=openat -o trace.sealed "$CERTPULL" \
 		-c "$TRASH/a/certpull.yaml" verify outbox/a.bundle >out 7>&- 8>&- &&
 	grep "valid: .*private keys sealed to this node" out &&
 	grep "libsodium\.so\.23\", O_RDONLY" trace.sealed &&
-	! grep libssh2 trace.sealed &&
+	! grep "libssh2\|libssl" trace.sealed &&
 	sed "/^    recipient:/d" certpush.yaml >clear0.yaml &&
 	PUSHCONF=clear0.yaml push bundle --target a -o clear0.bundle >/dev/null &&
 	sed "/^secret_key:/d" a/certpull.yaml >a-nokey.yaml &&
 	netns_exec a strace -f -qq -e trace=openat -o trace.clear "$CERTPULL" \
 		-c "$TRASH/a-nokey.yaml" verify clear0.bundle >out 7>&- 8>&- &&
 	grep "valid" out &&
-	! grep "libsodium\|libssh2" trace.clear
+	! grep "libsodium\|libssh2\|libssl" trace.clear
 '
 
 test_expect_success 'node b'"'"'s key cannot open node a'"'"'s bundle: nothing installed' '

@@ -183,7 +183,8 @@ test_expect_success DEBS 'maintainer scripts: no unit enabled or started on inst
 
 # libunbound, libcurl and libsodium are loaded with dlopen, and by
 # certpull libssh2: dpkg-shlibdeps does not see them, the control file
-# names them (certpull needs no libunbound).
+# names them (certpull needs no libunbound).  libssl, loaded with dlopen
+# too, is in libssl3 with the linked libcrypto.
 test_expect_success DEBS 'Depends: the libraries loaded with dlopen too' '
 	dpkg-deb -f "$DEB_PUSH" Depends >dep-push &&
 	dpkg-deb -f "$DEB_PULL" Depends >dep-pull &&
@@ -192,6 +193,7 @@ test_expect_success DEBS 'Depends: the libraries loaded with dlopen too' '
 	grep "libsodium23" dep-push &&
 	grep "libssl3\|libssl3t64" dep-push && grep "libinotifytools0" dep-push &&
 	grep "libcurl4" dep-pull && test_must_fail grep "libunbound" dep-pull &&
+	grep "libssl3\|libssl3t64" dep-pull &&
 	grep "libssh2-1" dep-pull && grep "libsodium23" dep-pull
 '
 
@@ -469,6 +471,7 @@ test_expect_success RPMS 'rpm requirements: the libraries, nothing from Debian' 
 	rpm -qpR "$RPM_PULL" >req-pull &&
 	grep "^libcurl.so.4" req-pull &&
 	grep "^libssh2.so.1" req-pull && grep "^libsodium.so.23" req-pull &&
+	grep "^libssl.so.3" req-pull &&
 	test_must_fail grep "^libunbound" req-pull &&
 	test_must_fail grep -i "debian\|^lib[a-z0-9-]*-dev" req
 '

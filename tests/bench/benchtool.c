@@ -6,6 +6,13 @@
  *	Runs CMD, then writes "WALL_S USER_S SYS_S MAXRSS_KB STATUS" to
  *	OUTFILE: the CPU times of CMD and of every descendant it waited for,
  *	the largest resident set among them.  Exits with CMD's status.
+ *   benchtool each OUTFILE FIRST LAST CMD [ARG...]
+ *	Runs CMD once for each number I from FIRST to LAST, every "{}" in
+ *	its arguments replaced by I, started with posix_spawn (no shell, no
+ *	copy of a parent to fork) and standard output discarded; writes
+ *	"I WALL_S CPU_S STATUS" per run to OUTFILE, CPU_S being that
+ *	process's own user + system time.  Stops at the first run that
+ *	fails and exits with its status.
  *   benchtool gencerts DIR COUNT
  *	COUNT self-signed certificates DIR/certNNNN.pem sharing the P-256
  *	key DIR.key, a fixed mix of expired, expiring and valid ones, and
@@ -23,10 +30,12 @@
  * Exit status: 0 success, 1 failure, 64 usage error.
  */
 #include <sys/resource.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +60,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: benchtool run OUTFILE CMD [ARG...]\n"
+	    "       benchtool each OUTFILE FIRST LAST CMD [ARG...]\n"
 	    "       benchtool gencerts DIR COUNT\n"
 	    "       benchtool served [-i MS] [-t S] FPR ADDR:PORT...\n"
 	    "       benchtool crypto SECONDS CHAIN KEY DKIM\n");
@@ -104,6 +114,94 @@ cmd_run(int argc, char **argv)
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss, code);
 	return fclose(out) == 0 ? code : 1;
+}
+
+#define EACH_ARGS	64
+#define EACH_ARG_LEN	4096
+
+/* dst = src with every "{}" replaced by num; -1 if it does not fit. */
+static int
+subst_num(char *dst, size_t size, const char *src, long num)
+{
+	const char *hole;
+	size_t used = 0;
+	int n;
+
+	while ((hole = strstr(src, "{}")) != NULL) {
+		n = snprintf(dst + used, size - used, "%.*s%ld", (int)(hole - src), src, num);
+		if (n < 0 || (size_t)n >= size - used)
+			return -1;
+		used += (size_t)n;
+		src = hole + 2;
+	}
+	n = snprintf(dst + used, size - used, "%s", src);
+	return n < 0 || (size_t)n >= size - used ? -1 : 0;
+}
+
+/* One run of argv (already substituted): its wall time, CPU and status. */
+static int
+spawn_once(char **argv, FILE *out, long num, char **envp)
+{
+	posix_spawn_file_actions_t fa;
+	struct rusage ru;
+	double start;
+	pid_t pid;
+	int status, rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	start = mono_s();
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		fprintf(stderr, "benchtool: each: %s: %s\n", argv[0], strerror(rc));
+		return 127;
+	}
+	while (wait4(pid, &status, 0, &ru) == -1)
+		if (errno != EINTR) {
+			fprintf(stderr, "benchtool: each: wait4: %s\n", strerror(errno));
+			return 1;
+		}
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	fprintf(out, "%ld %.6f %.6f %d\n", num, mono_s() - start,
+	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, rc);
+	return rc;
+}
+
+static int
+cmd_each(int argc, char **argv)
+{
+	static char bufs[EACH_ARGS][EACH_ARG_LEN];
+	char *args[EACH_ARGS + 1];
+	long first, last, num;
+	FILE *out;
+	int i, n, rc = 0;
+
+	if (argc < 5 || argc - 4 > EACH_ARGS)
+		return usage();
+	first = strtol(argv[2], NULL, 10);
+	last = strtol(argv[3], NULL, 10);
+	if (first < 0 || last < first)
+		return usage();
+	if ((out = fopen(argv[1], "w")) == NULL) {
+		fprintf(stderr, "benchtool: each: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	n = argc - 4;
+	for (num = first; num <= last && rc == 0; num++) {
+		for (i = 0; i < n; i++) {
+			if (subst_num(bufs[i], sizeof(bufs[i]), argv[4 + i], num) == -1) {
+				fprintf(stderr, "benchtool: each: argument too long\n");
+				fclose(out);
+				return 64;
+			}
+			args[i] = bufs[i];
+		}
+		args[n] = NULL;
+		rc = spawn_once(args, out, num, environ);
+	}
+	return fclose(out) == 0 ? rc : 1;
 }
 
 /*
@@ -478,6 +576,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "each") == 0)
+		return cmd_each(argc - 1, argv + 1);
 	if (strcmp(argv[1], "gencerts") == 0)
 		return cmd_gencerts(argc - 1, argv + 1);
 	if (strcmp(argv[1], "served") == 0)
