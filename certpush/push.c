@@ -377,7 +377,8 @@ enum outcome { OUT_OK, OUT_HELD, OUT_FAILED };
 static enum outcome
 outcome(const struct job *j)
 {
-	if (j->d.result == DELIVERY_FAILED)
+	/* A failed s3: upload leaves that target's mirror copy behind. */
+	if (j->d.result == DELIVERY_FAILED || j->s3 == -1)
 		return OUT_FAILED;
 	return j->holds.n > 0 ? OUT_HELD : OUT_OK;
 }

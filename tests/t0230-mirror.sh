@@ -307,6 +307,7 @@ test_expect_success S3 'a wrong secret: the bucket refuses the signature, the de
 	cat out &&
 	grep "\"result\":\"\(installed\|unchanged\)\"" out &&
 	grep "\"s3\":\"failed\"" out &&
+	grep "\"ok\":0,.*\"failed\":1" out &&
 	grep "\"s3_error\":\"s3 PUT https://$S/certpush/bundles/node1.bundle: HTTP 403: .*SignatureDoesNotMatch" out &&
 	test "$(s3_log_count s3 "PUT /certpush/bundles/node1.bundle 403 sigv4=bad: signature mismatch")" = 1
 '
@@ -318,6 +319,7 @@ test_expect_success S3 'a credentials file others can read is refused before any
 	test_expect_code 1 push --now --target node1 >out &&
 	cat out &&
 	grep "^node1 .* \(installed\|unchanged\) .*  s3 error: .*keys/s3.credentials: holds a secret but has mode 0644" out &&
+	grep -x "0 of 1 targets ok, 1 failed" out &&
 	test "$(wc -l <s3/requests.log)" = "$n"
 '
 
