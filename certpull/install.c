@@ -1,4 +1,3 @@
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -19,6 +18,7 @@
 #include "reload.h"
 #include "render.h"
 #include "state.h"
+#include "statelock.h"
 #include "txn.h"
 
 #define LOCK_WAIT_MS	10000
@@ -36,22 +36,12 @@ fail(struct outcome *o, const char *step, const char *msg)
 static int
 take_lock(const char *state_dir, struct err *e)
 {
-	char path[PATH_MAX];
-	int fd, i;
+	int fd;
 
-	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST)
-		return err_set(e, "%s: %s", state_dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
-		return err_set(e, "%s: %s", path, strerror(errno));
-	for (i = 0; i < LOCK_WAIT_MS / 100; i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		usleep(100 * 1000);
-	}
-	close(fd);
-	return err_set(e, "another certpull install holds %s (waited %d s)", path,
-	    LOCK_WAIT_MS / 1000);
+	if ((fd = state_lock(state_dir, "lock", LOCK_WAIT_MS, e)) == -1 && errno == EWOULDBLOCK)
+		err_set(e, "another certpull install holds %s/lock (waited %d s)", state_dir,
+		    LOCK_WAIT_MS / 1000);
+	return fd;
 }
 
 static struct svc_outcome *

@@ -4,7 +4,6 @@
  * mirrors; the clear copies of sealed targets' bundles in STATE/previous;
  * the s3: upload of a published bundle.
  */
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -22,6 +21,7 @@
 #include "outbox.h"
 #include "s3.h"
 #include "stampout.h"
+#include "statelock.h"
 
 /*
  * The outbox holds every target's latest bundle for certpull fetch, and
@@ -188,24 +188,14 @@ publish_outbox(const char *path, const struct buf *b, gid_t gid, mode_t mode,
 	return 0;
 }
 
-/* Takes STATE/outbox.lock: one writer at a time.  The fd, or -1 with e set. */
+/*
+ * Takes STATE/outbox.lock: one writer at a time, each holding it for a
+ * write or a scan.  The fd, or -1 with e set.
+ */
 static int
 lock_outbox(const struct pushconf *c, struct err *e)
 {
-	char path[PATH_MAX];
-	int lock;
-
-	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST)
-		return err_set(e, "%s: %s", c->state_dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/outbox.lock", c->state_dir);
-	if ((lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
-		return err_set(e, "%s: %s", path, strerror(errno));
-	if (flock(lock, LOCK_EX) == -1) {
-		err_set(e, "lock %s: %s", path, strerror(errno));
-		close(lock);
-		return -1;
-	}
-	return lock;
+	return state_lock(c->state_dir, "outbox.lock", OUTBOX_LOCK_WAIT_MS, e);
 }
 
 /*

@@ -17,6 +17,9 @@
 #include "buf.h"
 #include "err.h"
 
+/* How long a writer waits for STATE/outbox.lock (outbox.c, stampout.c). */
+#define OUTBOX_LOCK_WAIT_MS	60000
+
 /*
  * Creates the outbox if needed and puts it and every bundle in it back to
  * the rule (modes, groups; dead writers' temp files removed), once before

@@ -1,4 +1,3 @@
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -23,6 +22,7 @@
 #include "push.h"
 #include "serial.h"
 #include "sig.h"
+#include "statelock.h"
 #include "tstate.h"
 
 /* One target's part of a push. */
@@ -669,37 +669,14 @@ push_next_retry(const struct pushconf *c)
 int
 push_daemon_lock(const struct pushconf *c, struct err *e)
 {
-	char path[PATH_MAX];
+	char why[sizeof(e->msg)];
 	int fd;
 
-	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST)
-		return err_set(e, "%s: %s", c->state_dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/daemon.lock", c->state_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
-		return err_set(e, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		err_set(e, "%s: %s (is another certpush run watching the same state?)",
-		    path, errno == EWOULDBLOCK ? "held by another process" :
-		    strerror(errno));
-		close(fd);
-		return -1;
+	if ((fd = state_lock(c->state_dir, "daemon.lock", 0, e)) == -1 && errno == EWOULDBLOCK) {
+		memcpy(why, e->msg, sizeof(why));
+		err_set(e, "%.400s (is another certpush run watching the same state?)", why);
 	}
 	return fd;
-}
-
-/* 1 if a certpush run holds STATE/daemon.lock, 0 if not (or unknown). */
-static int
-daemon_running(const struct pushconf *c)
-{
-	char path[PATH_MAX];
-	int fd, held;
-
-	snprintf(path, sizeof(path), "%s/daemon.lock", c->state_dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return 0;
-	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
-	close(fd);
-	return held;
 }
 
 int
@@ -711,7 +688,7 @@ push_status(const struct pushconf *c, int json)
 	uint64_t current;
 	struct err e;
 	size_t i, waiting = 0;
-	int daemon = daemon_running(c);
+	int daemon = state_lock_held(c->state_dir, "daemon.lock");
 
 	if (serial_last(c->state_dir, &current, &e) == -1) {
 		log_warnx("%s", e.msg);

@@ -1,4 +1,3 @@
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -13,6 +12,10 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "serial.h"
+#include "statelock.h"
+
+/* A serial is handed out in a write: waiting longer means a stuck process. */
+#define SERIAL_LOCK_WAIT_MS	60000
 
 int
 serial_last(const char *state_dir, uint64_t *out, struct err *e)
@@ -73,21 +76,14 @@ int
 serial_next(const char *state_dir, time_t now, int front_id, uint64_t *out,
     struct err *e)
 {
-	char path[PATH_MAX], lockpath[PATH_MAX], text[32];
+	char path[PATH_MAX], text[32];
 	struct err why;
 	uint64_t last;
 	int lock, rc = -1;
 
-	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST)
-		return err_set(e, "%s: %s", state_dir, strerror(errno));
-	snprintf(lockpath, sizeof(lockpath), "%s/serial.lock", state_dir);
 	/* Two certpush processes must never hand out the same serial. */
-	if ((lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
-		return err_set(e, "%s: %s", lockpath, strerror(errno));
-	if (flock(lock, LOCK_EX) == -1) {
-		err_set(e, "lock %s: %s", lockpath, strerror(errno));
-		goto out;
-	}
+	if ((lock = state_lock(state_dir, "serial.lock", SERIAL_LOCK_WAIT_MS, e)) == -1)
+		return -1;
 	snprintf(path, sizeof(path), "%s/serial", state_dir);
 	if (serial_last(state_dir, &last, e) == -1)
 		goto out;

@@ -1,4 +1,3 @@
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -12,12 +11,14 @@
 #include <openssl/sha.h>
 
 #include "bundle.h"
-#include "stampout.h"
 #include "fsutil.h"
 #include "log.h"
+#include "outbox.h"
 #include "s3.h"
 #include "sig.h"
 #include "stamp.h"
+#include "stampout.h"
+#include "statelock.h"
 
 int
 stampout_write(const struct pushconf *c, const char *name, const uint8_t *data,
@@ -92,17 +93,11 @@ stampout_publish(const struct pushconf *c, const char *name, struct err *e)
 static int
 outbox_lock(const struct pushconf *c)
 {
-	char path[PATH_MAX];
+	struct err e;
 	int lock;
 
-	snprintf(path, sizeof(path), "%s/outbox.lock", c->state_dir);
-	if ((lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
-	    flock(lock, LOCK_EX) == -1) {
-		log_warn("freshness: %s", path);
-		if (lock != -1)
-			close(lock);
-		return -1;
-	}
+	if ((lock = state_lock(c->state_dir, "outbox.lock", OUTBOX_LOCK_WAIT_MS, &e)) == -1)
+		log_warnx("freshness: %s", e.msg);
 	return lock;
 }
 
