@@ -287,3 +287,15 @@ collect_cert_whole(const struct pushconf *c, const struct cert_source *s,
 		return -1;
 	return collect_cert_consistent(c, s, e);
 }
+
+struct err *
+collect_sources_whole(const struct pushconf *c)
+{
+	struct err *w = calloc(c->ncerts + 1, sizeof(*w));
+	size_t i;
+
+	for (i = 0; w != NULL && i < c->ncerts; i++)
+		if (collect_cert_whole(c, &c->certs[i], &w[i]) == 0)
+			w[i].msg[0] = '\0';
+	return w;
+}

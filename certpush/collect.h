@@ -47,6 +47,13 @@ int	collect_cert_consistent(const struct pushconf *c, const struct cert_source *
 int	collect_cert_whole(const struct pushconf *c, const struct cert_source *s,
 	    struct err *e);
 /*
+ * collect_cert_whole for every certificate source, read once for a push:
+ * an array of c->ncerts messages, empty for a whole source (free it).
+ * NULL if out of memory (then every source passes: the push's own
+ * checks still refuse what is invalid).
+ */
+struct err *collect_sources_whole(const struct pushconf *c);
+/*
  * Applies the rules of source.h to every source file of c that exists
  * (check-config; a file not there yet is fine).  0, or -1 with e naming
  * the item, the file and the broken rule.

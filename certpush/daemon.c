@@ -1,6 +1,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,33 +92,34 @@ debounce(const struct pushconf *c)
 }
 
 /*
- * Logs the first certificate source that is not whole (collect_cert_whole),
- * as an error once it has lasted inconsistent_after.  The push that
- * follows leaves out only the targets that receive such a source
- * (push_opts.whole_only).
+ * Reads each certificate source's wholeness (collect_sources_whole) for
+ * the push that follows, which leaves out only the targets that receive
+ * a source not whole; logs the first such source, as an error once it
+ * has lasted inconsistent_after.  The array, or NULL (free it).
  */
-static void
+static struct err *
 sources_ready(const struct pushconf *c, struct stuck *st)
 {
+	struct err *whole = collect_sources_whole(c);
 	time_t now = time(NULL);
-	struct err e;
 	size_t i;
 
-	for (i = 0; i < c->ncerts; i++) {
-		if (collect_cert_whole(c, &c->certs[i], &e) == 0)
+	for (i = 0; whole != NULL && i < c->ncerts; i++) {
+		if (whole[i].msg[0] == '\0')
 			continue;
 		if (st->since == 0)
 			st->since = now;
 		if (now - st->since >= (time_t)c->inconsistent_after) {
 			log_warnx("not pushing, still inconsistent after %lld s: %s",
-			    (long long)(now - st->since), e.msg);
+			    (long long)(now - st->since), whole[i].msg);
 			st->reported = 1;
 		} else
-			log_info("waiting for the next change: %s", e.msg);
-		return;
+			log_info("waiting for the next change: %s", whole[i].msg);
+		return whole;
 	}
 	st->since = 0;
 	st->reported = 0;
+	return whole;
 }
 
 /*
@@ -130,11 +132,12 @@ settle(void)
 	malloc_trim(0);
 }
 
+/* A push of what changed (whole: sources_ready), or the due retries. */
 static void
-push(const struct pushconf *c, int retry)
+push(const struct pushconf *c, int retry, const struct err *whole)
 {
 	struct push_opts o = { .changed_only = !retry, .retry = retry, .due_only = retry,
-	    .to_log = 1, .whole_only = !retry };
+	    .to_log = 1, .whole = whole };
 
 	push_now(c, &o);
 	settle();
@@ -211,6 +214,7 @@ daemon_run(const char *config_path)
 	struct push_opts behind = { .retry = 1, .to_log = 1 };
 	struct err e;
 	struct stuck stuck = { 0, 0 };
+	struct err *whole;
 	long wait;
 	time_t fresh_due = 0;
 	int pending = 1, lock;
@@ -247,15 +251,16 @@ daemon_run(const char *config_path)
 				continue;
 			pending = 0;
 			/* A source not whole holds back its own targets only. */
-			sources_ready(&c, &stuck);
-			push(&c, 0);
+			whole = sources_ready(&c, &stuck);
+			push(&c, 0, whole);
+			free(whole);
 		}
 		wait = sooner(sooner(retry_wait(&c), stuck_wait(&c, &stuck)),
 		    sooner(hold_wait(&c), fresh_wait(&c, fresh_due)));
 		switch (watch_next(wait)) {
 		case WATCH_TIMEOUT:
 			if (retry_wait(&c) == 0)
-				push(&c, 1);
+				push(&c, 1, NULL);
 			if (stuck_wait(&c, &stuck) == 0 || hold_wait(&c) == 0)
 				pending = 1;
 			break;

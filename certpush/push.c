@@ -83,25 +83,7 @@ has_hold(const struct holds *held, const char *item)
 }
 
 /*
- * For the daemon (whole_only): each certificate source's wholeness, read
- * once for the push (collect_cert_whole): an empty message if whole.
- * NULL if out of memory (then every source passes: the push's own
- * checks still refuse what is invalid).
- */
-static struct err *
-sources_whole(const struct pushconf *c)
-{
-	struct err *w = calloc(c->ncerts + 1, sizeof(*w));
-	size_t i;
-
-	for (i = 0; w != NULL && i < c->ncerts; i++)
-		if (collect_cert_whole(c, &c->certs[i], &w[i]) == 0)
-			w[i].msg[0] = '\0';
-	return w;
-}
-
-/*
- * Whether a certificate source of t is not whole (whole: sources_whole),
+ * Whether a certificate source of t is not whole (collect_sources_whole),
  * a renewal half done or a key that never matches its leaf.  Then t is
  * not pushed and keeps its whole previous bundle, rather than a mix of
  * old and new items; each such item is held (STATE/holds: for status,
@@ -579,7 +561,7 @@ int
 push_now(const struct pushconf *c, const struct push_opts *o)
 {
 	struct job *j = calloc(c->ntargets, sizeof(*j));
-	struct err *whole = o->whole_only && !o->retry ? sources_whole(c) : NULL;
+	const struct err *whole = o->retry ? NULL : o->whole;
 	struct push_run run;
 	EVP_PKEY *sk = NULL;
 	uint64_t serial = 0;
@@ -595,7 +577,6 @@ push_now(const struct pushconf *c, const struct push_opts *o)
 		else
 			memset(&j[n], 0, sizeof(j[n]));
 	}
-	free(whole);
 	if (j == NULL)
 		return 1;
 	if (n == 0) {

@@ -20,7 +20,11 @@ struct push_opts {
 	int		 retry;		/* resend the outbox bundle to targets behind it */
 	int		 due_only;	/* with retry: only those whose retry is due */
 	int		 to_log;	/* report through the log (the daemon), not stdout */
-	int		 whole_only;	/* skip (and hold) targets with a source not whole */
+	/*
+	 * Per certificate source (collect_sources_whole), or NULL: skip and
+	 * hold the targets that receive a source not whole.
+	 */
+	const struct err *whole;
 };
 
 /* Returns the exit status: 0 if every target installed or was unchanged. */
