@@ -25,7 +25,6 @@
 #include "log.h"
 #include "push.h"
 #include "pushconf.h"
-#include "seal.h"
 #include "serial.h"
 #include "sig.h"
 
@@ -338,7 +337,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push_opts po = { 0 };
-	struct err e;
 	const char *config = PUSHCONF_DEFAULT, *cmd;
 	int ch, verbose = 0, now = 0;
 
@@ -376,11 +374,10 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("certpush", verbose);
-	/* Before the push threads: libsodium picks its implementations once. */
-	if (seal_init(&e) == -1) {
-		log_warnx("%s", e.msg);
-		return 1;
-	}
+	/*
+	 * libsodium is loaded by the first seal (seal_init, thread safe): a
+	 * front with no recipient never maps it.
+	 */
 	if (libssh2_init(0) != 0) {
 		log_warnx("libssh2_init failed");
 		return 1;

@@ -5,11 +5,13 @@
  * only a TLS probe (live check, audit) needs libssl, and each linked
  * library costs every start of certpull (each install a push runs) its
  * mapping and symbol binding: about 0.1 ms of CPU each, with zlib, which
- * libssh2 pulls in.  certpush still links libssh2 (its
- * main calls libssh2_init): dlopen then returns that copy; it loads
- * libsodium through seal_init at its start, before any thread.
+ * libssh2 pulls in.  certpush still links libssh2 (its main calls
+ * libssh2_init before any thread): dlopen then returns that copy; it
+ * loads libsodium at its first seal (seal_init, from any thread: the
+ * load is locked and sodium_init is thread safe).
  *
- * sodium_dl.h, ssh2_dl.h and ssl_dl.h hold the tables; this is their loader, and
+ * sodium_dl.h, ssh2_dl.h and ssl_dl.h hold the tables; this is their
+ * loader, and
  * that of libcurl (curl_dl.c) and libunbound (certpush/unbound_dl.c).
  */
 #ifndef CP_LIB_DL_H

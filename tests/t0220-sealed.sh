@@ -225,6 +225,18 @@ test_expect_success STRACE 'certpull loads libsodium for a sealed bundle only, l
 	! grep "libsodium\|libssh2\|libssl" trace.clear
 '
 
+# certpush loads libsodium at its first seal: a front whose targets have
+# no recipient never maps it.
+test_expect_success STRACE 'certpush loads libsodium to seal only (strace)' '
+	! ldd "$CERTPUSH" | grep "libsodium\|libssl" &&
+	strace -f -qq -e trace=openat -o trace.pclear "$CERTPUSH" -c "$TRASH/clear0.yaml" \
+		bundle --target a -o clear1.bundle >/dev/null 7>&- 8>&- &&
+	! grep "libsodium\|libssl" trace.pclear &&
+	strace -f -qq -e trace=openat -o trace.psealed "$CERTPUSH" -c "$TRASH/certpush.yaml" \
+		bundle --target a -o sealed1.bundle >/dev/null 7>&- 8>&- &&
+	grep "libsodium\.so\.23\", O_RDONLY" trace.psealed
+'
+
 test_expect_success 'node b'"'"'s key cannot open node a'"'"'s bundle: nothing installed' '
 	source_leaf ca c &&
 	push --now --target a >/dev/null &&
