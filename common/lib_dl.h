@@ -11,8 +11,8 @@
  * load is locked and sodium_init is thread safe).
  *
  * sodium_dl.h, ssh2_dl.h and ssl_dl.h hold the tables; this is their
- * loader, and
- * that of libcurl (curl_dl.c) and libunbound (certpush/unbound_dl.c).
+ * loader, and that of libcurl (curl_dl.c) and libunbound
+ * (certpush/unbound_dl.c).
  */
 #ifndef CP_LIB_DL_H
 #define CP_LIB_DL_H
