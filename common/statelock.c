@@ -12,8 +12,11 @@
 #include "clock.h"
 #include "statelock.h"
 
-/* Polling backs off from 1 ms to this: a lock is held for a write or two. */
-#define POLL_MAX_MS	50
+/*
+ * Polling backs off from 1 ms to this: a lock is held for a write or two,
+ * and another process rarely wants it (threads queue on a mutex first).
+ */
+#define POLL_MAX_MS	10
 
 static void
 sleep_ms(long ms)
