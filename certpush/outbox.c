@@ -199,8 +199,8 @@ publish_outbox(const char *path, const struct buf *b, gid_t gid, mode_t mode,
  */
 static pthread_mutex_t writers = PTHREAD_MUTEX_INITIALIZER;
 
-static int
-lock_outbox(const struct pushconf *c, struct err *e)
+int
+outbox_lock(const struct pushconf *c, struct err *e)
 {
 	long long start = clock_ms(), left;
 	struct timespec until;
@@ -217,8 +217,8 @@ lock_outbox(const struct pushconf *c, struct err *e)
 	return fd;
 }
 
-static void
-unlock_outbox(int fd)
+void
+outbox_unlock(int fd)
 {
 	close(fd);
 	pthread_mutex_unlock(&writers);
@@ -235,10 +235,10 @@ outbox_settle(const struct pushconf *c, struct err *e)
 {
 	int lock, rc;
 
-	if ((lock = lock_outbox(c, e)) == -1)
+	if ((lock = outbox_lock(c, e)) == -1)
 		return -1;
 	rc = settle_outbox(c, "", e);
-	unlock_outbox(lock);
+	outbox_unlock(lock);
 	return rc;
 }
 
@@ -252,7 +252,7 @@ outbox_write(const struct pushconf *c, const struct target *t, const struct buf 
 	int lock, rc;
 
 	/* One writer at a time, so that a temp file found is a dead one's. */
-	if ((lock = lock_outbox(c, e)) == -1)
+	if ((lock = outbox_lock(c, e)) == -1)
 		return -1;
 	bundle_rule(t, &gid, &mode);
 	snprintf(path, sizeof(path), "%s/%s.bundle", c->outbox, t->name);
@@ -260,7 +260,7 @@ outbox_write(const struct pushconf *c, const struct target *t, const struct buf 
 	    publish_outbox(path, b, gid, mode, e);
 	if (rc == 0 && c->freshness > 0)
 		rc = stampout_write(c, t->name, b->data, b->len, sk, time(NULL), e);
-	unlock_outbox(lock);
+	outbox_unlock(lock);
 	return rc;
 }
 

@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "err.h"
 
-/* How long a writer waits for STATE/outbox.lock (outbox.c, stampout.c). */
+/* How long a writer waits for the outbox lock, at most. */
 #define OUTBOX_LOCK_WAIT_MS	60000
 
 /*
@@ -55,5 +55,13 @@ int	outbox_read(const struct pushconf *c, const char *name, struct buf *b,
  */
 int	outbox_publish_s3(const struct pushconf *c, const char *name,
 	    const struct buf *b, struct err *e);
+
+/*
+ * Takes the outbox's lock (one writer at a time, within this process and
+ * across processes), waiting OUTBOX_LOCK_WAIT_MS at most: the fd to give
+ * to outbox_unlock, or -1 with e set.
+ */
+int	outbox_lock(const struct pushconf *c, struct err *e);
+void	outbox_unlock(int fd);
 
 #endif

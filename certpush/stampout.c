@@ -18,7 +18,6 @@
 #include "sig.h"
 #include "stamp.h"
 #include "stampout.h"
-#include "statelock.h"
 
 int
 stampout_write(const struct pushconf *c, const char *name, const uint8_t *data,
@@ -89,18 +88,6 @@ stampout_publish(const struct pushconf *c, const char *name, struct err *e)
 	return rc;
 }
 
-/* Takes the outbox lock: -1 (logged) if it cannot. */
-static int
-outbox_lock(const struct pushconf *c)
-{
-	struct err e;
-	int lock;
-
-	if ((lock = state_lock(c->state_dir, "outbox.lock", OUTBOX_LOCK_WAIT_MS, &e)) == -1)
-		log_warnx("freshness: %s", e.msg);
-	return lock;
-}
-
 int
 stampout_refresh(const struct pushconf *c, time_t now)
 {
@@ -116,14 +103,15 @@ stampout_refresh(const struct pushconf *c, time_t now)
 		return (int)c->ntargets;
 	}
 	/* The bundles' lock: a timestamp never names a bundle being replaced. */
-	if ((lock = outbox_lock(c)) == -1) {
+	if ((lock = outbox_lock(c, &e)) == -1) {
+		log_warnx("freshness: %s", e.msg);
 		EVP_PKEY_free(sk);
 		free(written);
 		return (int)c->ntargets;
 	}
 	for (i = 0; i < c->ntargets; i++)
 		failed += refresh_one(c, c->targets[i].name, sk, now, &written[i]) == -1;
-	close(lock);
+	outbox_unlock(lock);
 	EVP_PKEY_free(sk);
 	/* Uploads outside the lock: a slow bucket must not hold up a push. */
 	for (i = 0; c->s3.endpoint != NULL && i < c->ntargets; i++)
