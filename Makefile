@@ -99,7 +99,13 @@ unit-san: $(addprefix $(S)/tests/,$(UNIT_BINS))
 	@set -e; for t in $^; do echo "== $$t (ASan+UBSan)"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
-integration: all
+# Libraries the integration tests preload under a program (tests/preload/).
+PRELOADS := $(B)/tests/preload/slowrecv.so
+$(B)/tests/preload/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+integration: all $(PRELOADS)
 	prove --timer tests/t*.sh
 
 check: deps

@@ -506,11 +506,6 @@ cmd_status(const char *config, int json)
 }
 
 /*
- * The forced command of certpush's key in authorized_keys: the client's
- * requested command only reaches us as SSH_ORIGINAL_COMMAND, and only
- * the two requests certpush makes are allowed.
- */
-/*
  * Why serve cannot do what it was asked, in an account set up for sudo:
  * sudo's env_reset drops SSH_ORIGINAL_COMMAND unless the sudoers rule
  * keeps it, and without sudo an unprivileged account cannot give files
@@ -540,6 +535,11 @@ serve_setup_problem(const char *req, char *msg, size_t len)
 	return NULL;
 }
 
+/*
+ * The forced command of certpush's key in authorized_keys: the client's
+ * requested command only reaches us as SSH_ORIGINAL_COMMAND, and only
+ * the three requests certpush makes are allowed.
+ */
 static int
 cmd_serve(const char *config)
 {

@@ -297,16 +297,17 @@ channel_write_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const uint8_t *in,
 
 /*
  * Drains what the remote standard error has queued, keeping the first
- * SSH_STDERR_CAP bytes in errout (NULL: none).  Returns the bytes read
- * (0: none now).
+ * SSH_STDERR_CAP bytes in errout (NULL: none), until the deadline (a
+ * peer may flood it).  Returns the bytes read (0: none now).
  */
 static ssize_t
-drain_stderr(LIBSSH2_CHANNEL *ch, struct buf *errout)
+drain_stderr(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *errout)
 {
 	char chunk[1024];
 	ssize_t n, total = 0;
 
-	while ((n = libssh2_channel_read_stderr(ch, chunk, sizeof(chunk))) > 0) {
+	while (clock_ms() < c->deadline_ms &&
+	    (n = libssh2_channel_read_stderr(ch, chunk, sizeof(chunk))) > 0) {
 		size_t room = errout == NULL || errout->len >= SSH_STDERR_CAP ? 0 :
 		    SSH_STDERR_CAP - errout->len;
 
@@ -321,6 +322,12 @@ drain_stderr(LIBSSH2_CHANNEL *ch, struct buf *errout)
  * Reads stdout to EOF, and stderr beside it (libssh2 reports EOF only
  * once every stream is drained); more than cap bytes of stdout is an
  * error (a hostile peer).
+ *
+ * Each read takes whatever has arrived off the socket, for both streams.
+ * So we sleep in poll() only when the stdout read, the last call to
+ * touch the socket, said EAGAIN: had the stderr drain come last, it could
+ * have taken the rest of the answer and the EOF off the socket, and the
+ * peer, now waiting for our close, would send nothing to wake us.
  */
 static int
 channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
@@ -332,11 +339,15 @@ channel_read_all(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct buf *out,
 	for (;;) {
 		if (clock_ms() >= c->deadline_ms)
 			return err_set(e, "waiting for the answer: timed out");
+		drain_stderr(c, ch, errout);
 		n = libssh2_channel_read(ch, chunk, sizeof(chunk));
-		if (drain_stderr(ch, errout) > 0 && (n == 0 || n == LIBSSH2_ERROR_EAGAIN))
-			continue;
-		if (n == 0 && libssh2_channel_eof(ch))
-			return 0;
+		if (n == 0) {
+			/* The EOF may have come in behind stderr that is queued. */
+			if (drain_stderr(c, ch, errout) > 0)
+				continue;
+			if (libssh2_channel_eof(ch))
+				return 0;
+		}
 		/* Nothing yet: wait for more. */
 		if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
 			if (ssh_wait(c, c->deadline_ms) == -1)

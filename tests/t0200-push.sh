@@ -12,14 +12,15 @@ certpull fetch: backup1 and backup2 each have a fetch account of their own
 on the front (the system accounts daemon and nobody), and certpush.yaml
 gives each bundle the fetch_group of its target.  The key of backup2 reads
 the bundle of backup2 and nothing else: not that of backup1 or mail, and
-not the outbox listing.'
+not the outbox listing.  And a front paused after every read that finds
+nothing, as on a loaded machine, still gets every answer in time.'
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/lib-services.sh"
 
 test_have_prereq ROOT || skip_all "needs root"
 test_have_prereq NETNS || skip_all "cannot create network namespaces"
 test_have_prereq BUILT || skip_all "build certpush and certpull first"
-for cmd in haproxy /usr/sbin/sshd ssh-keygen sftp socat openssl tc; do
+for cmd in haproxy /usr/sbin/sshd ssh-keygen sftp socat openssl tc jq; do
 	test_have_prereq "CMD:$cmd" || skip_all "missing $cmd"
 done
 
@@ -148,6 +149,26 @@ test_expect_success 'status: every target current; --json' '
 	test "$(grep -c "\"behind\":" before.json)" = "$(grep -c "\"behind\":" out.json)" &&
 	test_expect_code 64 push --json check-config 2>err &&
 	grep "\"behind\":false" out.json && ! grep "\"behind\":true" out.json
+'
+
+# slow_client ARGS...: certpush, paused SLOWRECV_MS after each recv() that
+# finds nothing, as a loaded front is descheduled (tests/preload/slowrecv.c).
+slow_client () {
+	local lib=$SRC/build/release/tests/preload/slowrecv.so
+	test -f "$lib" || { echo "slow_client: $lib missing (make integration builds it)"; return 1; }
+	SLOWRECV_MS=200 LD_PRELOAD=$lib push "$@"
+}
+
+test_expect_success 'a front descheduled after each empty read gets every answer in time' '
+	{ slow_client --now >out; rc=$?; } &&
+	cat out && test $rc = 0 &&
+	grep "4 of 4 targets ok" out &&
+	slow_client --now --dry-run >out &&
+	test "$(grep -c " verified " out)" = 4 &&
+	# Exit 1: without the test CA, the source chain is a WARNING.
+	test_expect_code 1 slow_client audit --json >audit.json &&
+	jq -e "[.lines[] | select(.kind == \"target\" and .verdict == \"OK\" and .reachable)] |
+		length == 4" audit.json
 '
 
 test_expect_success 'the forced command refuses anything but receive and status' '
