@@ -15,8 +15,6 @@
 
 typedef ssize_t recv_fn(int, void *, size_t, int);
 
-ssize_t recv(int fd, void *buf, size_t len, int flags);
-
 ssize_t
 recv(int fd, void *buf, size_t len, int flags)
 {
